@@ -1,0 +1,99 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "WhisperServer",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "whisper-server", targets: ["whisper-server"]),
+        .library(name: "WhisperTensor", targets: ["WhisperTensor"]),
+        .library(name: "WhisperAudio", targets: ["WhisperAudio"]),
+        .library(name: "WhisperEngine", targets: ["WhisperEngine"]),
+        .library(name: "WhisperServer", targets: ["WhisperServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswresample-dev"])]
+        ),
+        .target(
+            name: "WhisperTensor",
+            dependencies: ["CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WhisperAudio",
+            dependencies: ["CFFmpeg"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WhisperEngine",
+            dependencies: ["WhisperTensor", "WhisperAudio", "CZlib", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WhisperServer",
+            dependencies: [
+                "WhisperEngine",
+                "WhisperAudio",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "whisper-server",
+            dependencies: [
+                "WhisperServer",
+                "WhisperEngine",
+                "WhisperAudio",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "WhisperTensorTests", dependencies: ["WhisperTensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "WhisperAudioTests", dependencies: ["WhisperAudio"], swiftSettings: swiftSettings),
+        .testTarget(name: "WhisperEngineTests", dependencies: ["WhisperEngine", "WhisperAudio"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WhisperServerTests",
+            dependencies: [
+                "WhisperServer",
+                "WhisperEngine",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

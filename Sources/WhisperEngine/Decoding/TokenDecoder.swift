@@ -1,0 +1,227 @@
+import Foundation
+import WhisperTensor
+
+/// One decoded hypothesis for a window.
+struct DecodingResult {
+    /// Generated tokens, end-of-text excluded.
+    var tokens: [Int]
+    /// Sum of the tokens' log-probabilities, end-of-text included.
+    var sumLogprob: Double
+    /// Probability of the no-speech token at the start-of-transcript position.
+    var noSpeechProbability: Double
+
+    /// The reference's average: `sum / (count + 1)`, the end-of-text token counted.
+    var averageLogprob: Double { sumLogprob / Double(tokens.count + 1) }
+}
+
+/// Chooses tokens for one window: greedy, beam search, or best-of sampling.
+struct TokenDecoder {
+    let weights: ModelWeights
+    let special: SpecialTokens
+    let filter: LogitFilter
+    let beamSize: Int
+    let bestOf: Int
+    let patience: Float
+    let lengthPenalty: Float?
+
+    /// Decodes after `prompt` (which contains start-of-transcript) at `temperature`.
+    func decode(
+        audio: Tensor, prompt: [Int], temperature: Float, random: inout SplitMix64, isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> DecodingResult {
+        var session = DecoderSession(weights: weights, audio: audio)
+        let sotIndex = prompt.lastIndex(of: special.startOfTranscript) ?? 0
+        let first = session.forward([prompt], logitsAt: [sotIndex, prompt.count - 1])[0]
+        let noSpeech = Self.probability(of: special.noSpeech, in: first[0])
+        let maxTokens = weights.hyper.textPositions - prompt.count
+        var result: DecodingResult
+        if temperature > 0 {
+            result = try sample(
+                session: &session, logits: first[1], temperature: temperature, maxTokens: maxTokens, random: &random,
+                isCancelled: isCancelled)
+        } else if beamSize > 1 {
+            result = try beamSearch(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+        } else {
+            result = try greedy(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+        }
+        result.noSpeechProbability = noSpeech
+        return result
+    }
+
+    private func greedy(
+        session: inout DecoderSession, logits initial: [Float], maxTokens: Int, isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> DecodingResult {
+        var logits = initial
+        var tokens: [Int] = []
+        var sum: Double = 0
+        while true {
+            filter.apply(&logits, generated: tokens)
+            logits.withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
+            let token = Self.argmax(logits)
+            sum += Double(logits[token])
+            if token == special.endOfText || tokens.count + 1 >= maxTokens {
+                if token != special.endOfText { tokens.append(token) }
+                break
+            }
+            tokens.append(token)
+            if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
+            logits = session.forward([[token]], logitsAt: [0])[0][0]
+        }
+        return DecodingResult(tokens: tokens, sumLogprob: sum, noSpeechProbability: 0)
+    }
+
+    private func sample(
+        session: inout DecoderSession, logits initial: [Float], temperature: Float, maxTokens: Int, random: inout SplitMix64,
+        isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> DecodingResult {
+        let count = max(1, bestOf)
+        session.fork(into: count)
+        var logits = Array(repeating: initial, count: count)
+        var sequences = Array(repeating: [Int](), count: count)
+        var sums = Array(repeating: 0.0, count: count)
+        var finished = Array(repeating: false, count: count)
+        while !finished.allSatisfy({ $0 }) {
+            var next: [[Int]] = []
+            for i in 0..<count {
+                if finished[i] {
+                    next.append([special.endOfText])
+                    continue
+                }
+                filter.apply(&logits[i], generated: sequences[i])
+                let token = Self.sample(logits[i], temperature: temperature, random: &random)
+                logits[i].withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
+                sums[i] += Double(logits[i][token])
+                if token == special.endOfText || sequences[i].count + 1 >= maxTokens {
+                    if token != special.endOfText { sequences[i].append(token) }
+                    finished[i] = true
+                } else {
+                    sequences[i].append(token)
+                }
+                next.append([token])
+            }
+            if finished.allSatisfy({ $0 }) { break }
+            if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
+            logits = session.forward(next, logitsAt: [0]).map { $0[0] }
+        }
+        let best = (0..<count).max { score(sums[$0], length: sequences[$0].count) < score(sums[$1], length: sequences[$1].count) }!
+        return DecodingResult(tokens: sequences[best], sumLogprob: sums[best], noSpeechProbability: 0)
+    }
+
+    private func beamSearch(
+        session: inout DecoderSession, logits initial: [Float], maxTokens: Int, isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> DecodingResult {
+        let maxCandidates = max(1, Int((Float(beamSize) * patience).rounded()))
+        var beams: [(tokens: [Int], sum: Double)] = [([], 0)]
+        var logits = [initial]
+        var finished: [(tokens: [Int], sum: Double)] = []
+        while true {
+            var candidates: [(tokens: [Int], sum: Double, source: Int)] = []
+            var seen = Set<[Int]>()
+            for (index, beam) in beams.enumerated() {
+                filter.apply(&logits[index], generated: beam.tokens)
+                logits[index].withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
+                for token in Self.topK(logits[index], beamSize + 1) {
+                    let sequence = beam.tokens + [token]
+                    guard seen.insert(sequence).inserted else { continue }
+                    candidates.append((sequence, beam.sum + Double(logits[index][token]), index))
+                }
+            }
+            candidates.sort { $0.sum > $1.sum }
+            var next: [(tokens: [Int], sum: Double)] = []
+            var sources: [Int] = []
+            var newlyFinished: [(tokens: [Int], sum: Double)] = []
+            for candidate in candidates {
+                if candidate.tokens.last == special.endOfText {
+                    newlyFinished.append((Array(candidate.tokens.dropLast()), candidate.sum))
+                } else {
+                    next.append((candidate.tokens, candidate.sum))
+                    sources.append(candidate.source)
+                    if next.count == beamSize { break }
+                }
+            }
+            for hypothesis in newlyFinished where finished.count < maxCandidates { finished.append(hypothesis) }
+            let exhausted = (next.first?.tokens.count ?? maxTokens) >= maxTokens
+            if finished.count >= maxCandidates || next.isEmpty || exhausted {
+                if finished.count < beamSize {
+                    for beam in next where finished.count < beamSize { finished.append(beam) }
+                }
+                break
+            }
+            if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
+            session.reorder(sources)
+            beams = next
+            logits = session.forward(beams.map { [$0.tokens.last!] }, logitsAt: [0]).map { $0[0] }
+        }
+        let best = finished.max { score($0.sum, length: $0.tokens.count) < score($1.sum, length: $1.tokens.count) }!
+        return DecodingResult(tokens: best.tokens, sumLogprob: best.sum, noSpeechProbability: 0)
+    }
+
+    /// Ranking score: log-probability divided by length, or by the length penalty `((5 + n) / 6)^α`.
+    private func score(_ sum: Double, length: Int) -> Double {
+        let n = Double(max(length, 1))
+        if let lengthPenalty { return sum / pow((5 + n) / 6, Double(lengthPenalty)) }
+        return sum / n
+    }
+
+    static func argmax(_ values: [Float]) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for (i, v) in values.enumerated() where v > bestValue {
+            best = i
+            bestValue = v
+        }
+        return best
+    }
+
+    static func topK(_ values: [Float], _ k: Int) -> [Int] {
+        var top: [(Int, Float)] = []
+        for (i, v) in values.enumerated() where v > -.infinity {
+            if top.count < k {
+                top.append((i, v))
+                top.sort { $0.1 > $1.1 }
+            } else if v > top[k - 1].1 {
+                top[k - 1] = (i, v)
+                top.sort { $0.1 > $1.1 }
+            }
+        }
+        return top.map(\.0)
+    }
+
+    static func probability(of token: Int, in logits: [Float]) -> Double {
+        var maximum = -Float.infinity
+        for v in logits where v > maximum { maximum = v }
+        var sum: Double = 0
+        for v in logits { sum += Double(expf(v - maximum)) }
+        return Double(expf(logits[token] - maximum)) / sum
+    }
+
+    static func sample(_ logits: [Float], temperature: Float, random: inout SplitMix64) -> Int {
+        var maximum = -Float.infinity
+        for v in logits where v > maximum { maximum = v }
+        let weights = logits.map { Double(expf(($0 - maximum) / temperature)) }
+        let total = weights.reduce(0, +)
+        var target = random.nextUnit() * total
+        for i in weights.indices {
+            target -= weights[i]
+            if target <= 0 { return i }
+        }
+        return argmax(logits)
+    }
+}
+
+/// A small, seedable random number generator (SplitMix64), so sampled decodes are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform value in [0, 1).
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import WhisperTensor
+
+/// Long-form transcription as the reference does it: 30 s windows, timestamp-based seeking, temperature fallback,
+/// no-speech skipping, previous text as prompt.
+struct Transcriber {
+    /// Seconds per timestamp token.
+    static let timePrecision = 0.02
+    /// Mel frames per encoder position.
+    static let inputStride = 2
+    /// Seconds per mel frame.
+    static let frameDuration = 0.01
+    /// Windows and segments quieter than this RMS level (about −60 dBFS) are silence, whatever the model says.
+    static let silenceRMS: Float = 0.001
+
+    private let model: WhisperModel
+    private let options: TranscriptionOptions
+    private let language: String?
+    private let filter: LogitFilter
+    private var random = SplitMix64(seed: 0x5EED)
+
+    init(model: WhisperModel, options: TranscriptionOptions) throws(TranscriptionError) {
+        self.model = model
+        self.options = options
+        let special = model.specialTokens
+        if options.wordTimestamps {
+            throw TranscriptionError(.invalidOptions, "word timestamps are not supported yet", parameter: "timestamp_granularities")
+        }
+        guard options.beamSize >= 1, options.bestOf >= 1, options.patience > 0 else {
+            throw TranscriptionError(.invalidOptions, "beam size, best-of and patience must be positive", parameter: "beam_size")
+        }
+        guard !options.temperatures.isEmpty, options.temperatures.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+            throw TranscriptionError(.invalidOptions, "temperature must be between 0 and 1", parameter: "temperature")
+        }
+        if special.isMultilingual {
+            if let requested = options.language {
+                guard let code = Languages.code(for: requested), special.languages[code] != nil else {
+                    throw TranscriptionError(.invalidOptions, "unsupported language '\(requested)'", parameter: "language")
+                }
+                language = code
+            } else {
+                language = nil
+            }
+        } else {
+            if options.task == .translate {
+                throw TranscriptionError(
+                    .invalidOptions, "this model is English-only and cannot translate; use a multilingual model",
+                    parameter: "model")
+            }
+            if let requested = options.language, Languages.code(for: requested) != "en" {
+                throw TranscriptionError(
+                    .invalidOptions, "this model is English-only; language '\(requested)' is not supported",
+                    parameter: "language")
+            }
+            language = "en"
+        }
+        if options.initialPrompt != nil && !model.tokenizer.canEncode {
+            throw TranscriptionError(.invalidOptions, "this model ships no tokenizer.json, so prompts cannot be encoded", parameter: "prompt")
+        }
+        let suppressed = Set(
+            (options.suppressTokens ?? model.configuration.suppressIDs) + [
+                special.transcribe, special.translate, special.startOfTranscript, special.startOfPrevious,
+                special.startOfLM, special.noSpeech,
+            ])
+        let atBegin = options.suppressBlank
+            ? (model.configuration.suppressIDsBegin.isEmpty
+                ? model.tokenizer.encode(" ") + [special.endOfText] : model.configuration.suppressIDsBegin)
+            : []
+        filter = LogitFilter(
+            special: special, suppressed: suppressed.sorted(), suppressedAtBegin: atBegin,
+            timestamps: !options.withoutTimestamps,
+            maxInitialTimestampIndex: Int((options.maxInitialTimestamp / Self.timePrecision).rounded()))
+    }
+
+    mutating func run(samples: [Float], isCancelled: () -> Bool, onSegment: (Segment) -> Void) throws(TranscriptionError) -> Transcript {
+        let special = model.specialTokens
+        let tokenizer = model.tokenizer
+        let encoder = Encoder(weights: model.weights)
+        let mel = LogMelSpectrogram(samples: samples, melBins: model.info.melBins)
+        let contentFrames = max(0, mel.frames - 1)
+        let windowFrames = LogMelSpectrogram.windowFrames
+        let decoder = TokenDecoder(
+            weights: model.weights, special: special, filter: filter, beamSize: options.beamSize,
+            bestOf: options.bestOf, patience: options.patience, lengthPenalty: options.lengthPenalty)
+
+        var allTokens: [Int] = []
+        if let prompt = options.initialPrompt?.trimmingWhitespace(), !prompt.isEmpty {
+            allTokens = tokenizer.encode(" " + prompt)
+        }
+        var promptResetSince = 0
+        var segments: [Segment] = []
+        var language = self.language
+        var statistics = TranscriptionStatistics()
+        var seek = 0
+        while seek < contentFrames {
+            if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
+            let timeOffset = Double(seek) * Self.frameDuration
+            let segmentSize = min(windowFrames, contentFrames - seek)
+            let segmentDuration = Double(segmentSize) * Self.frameDuration
+            if options.silenceGuard && Self.rms(samples, from: timeOffset, to: timeOffset + segmentDuration) < Self.silenceRMS {
+                seek += segmentSize
+                continue
+            }
+            let encodeStart = DispatchTime.now().uptimeNanoseconds
+            let audio = encoder.encode(mel.window(from: seek, count: segmentSize))
+            statistics.encodedWindows += 1
+            statistics.encoderSeconds += Self.seconds(since: encodeStart)
+            if language == nil {
+                language = detectLanguage(audio: audio)
+            }
+            let prompt = makePrompt(previous: Array(allTokens[promptResetSince...]), language: language ?? "en")
+            let decodeStart = DispatchTime.now().uptimeNanoseconds
+            let outcome = try decodeWithFallback(
+                decoder: decoder, audio: audio, prompt: prompt, isCancelled: isCancelled, statistics: &statistics)
+            statistics.decoderSeconds += Self.seconds(since: decodeStart)
+
+            if let noSpeechThreshold = options.noSpeechThreshold {
+                var skip = outcome.result.noSpeechProbability > noSpeechThreshold
+                if let logProbThreshold = options.logProbThreshold, outcome.result.averageLogprob > logProbThreshold {
+                    skip = false
+                }
+                if skip {
+                    seek += segmentSize
+                    continue
+                }
+            }
+            let previousSeek = seek
+            let pieces = split(outcome.result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
+                               segmentDuration: segmentDuration, seek: &seek)
+            for piece in pieces {
+                let text = tokenizer.decode(piece.tokens)
+                if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
+                if options.silenceGuard && Self.rms(samples, from: piece.start, to: piece.end) < Self.silenceRMS { continue }
+                allTokens.append(contentsOf: piece.tokens)
+                let segment = Segment(
+                    id: segments.count, seek: previousSeek, start: piece.start, end: piece.end, text: text,
+                    tokens: piece.tokens, temperature: outcome.temperature, avgLogprob: outcome.result.averageLogprob,
+                    compressionRatio: outcome.compressionRatio, noSpeechProb: outcome.result.noSpeechProbability)
+                segments.append(segment)
+                onSegment(segment)
+            }
+            if !options.conditionOnPreviousText || outcome.temperature > options.promptResetOnTemperature {
+                promptResetSince = allTokens.count
+            }
+        }
+        return Transcript(
+            task: options.task, language: language ?? "en",
+            duration: Double(samples.count) / Double(LogMelSpectrogram.sampleRate), segments: segments,
+            statistics: statistics)
+    }
+
+    private struct Outcome {
+        var result: DecodingResult
+        var temperature: Float
+        var compressionRatio: Double
+    }
+
+    /// Decodes at each temperature in turn until the result passes the compression-ratio and log-probability
+    /// checks (or is judged silence); if none does, the best by average log-probability.
+    private mutating func decodeWithFallback(
+        decoder: TokenDecoder, audio: Tensor, prompt: [Int], isCancelled: () -> Bool,
+        statistics: inout TranscriptionStatistics
+    ) throws(TranscriptionError) -> Outcome {
+        var all: [Outcome] = []
+        var belowCompressionThreshold: [Outcome] = []
+        for temperature in options.temperatures {
+            let result = try decoder.decode(
+                audio: audio, prompt: prompt, temperature: temperature, random: &random, isCancelled: isCancelled)
+            statistics.decodedTokens += result.tokens.count + 1
+            let text = model.tokenizer.decode(result.tokens).trimmingWhitespace()
+            let outcome = Outcome(result: result, temperature: temperature, compressionRatio: CompressionRatio.of(text))
+            all.append(outcome)
+            var needsFallback = false
+            if let threshold = options.compressionRatioThreshold {
+                if outcome.compressionRatio > threshold {
+                    needsFallback = true
+                } else {
+                    belowCompressionThreshold.append(outcome)
+                }
+            }
+            if let threshold = options.logProbThreshold, result.averageLogprob < threshold {
+                needsFallback = true
+            }
+            if let noSpeech = options.noSpeechThreshold, let logProb = options.logProbThreshold,
+                result.noSpeechProbability > noSpeech, result.averageLogprob < logProb
+            {
+                needsFallback = false  // silence: no point retrying
+            }
+            if !needsFallback { return outcome }
+        }
+        var best = (belowCompressionThreshold.isEmpty ? all : belowCompressionThreshold)
+            .max { $0.result.averageLogprob < $1.result.averageLogprob }!
+        best.temperature = options.temperatures.last!
+        return best
+    }
+
+    private func makePrompt(previous: [Int], language: String) -> [Int] {
+        let special = model.specialTokens
+        var prompt: [Int] = []
+        if !previous.isEmpty {
+            prompt.append(special.startOfPrevious)
+            prompt.append(contentsOf: previous.suffix(model.weights.hyper.textPositions / 2 - 1))
+        }
+        prompt.append(special.startOfTranscript)
+        if special.isMultilingual, let token = special.languages[language] {
+            prompt.append(token)
+            prompt.append(options.task == .translate ? special.translate : special.transcribe)
+        }
+        if options.withoutTimestamps { prompt.append(special.noTimestamps) }
+        return prompt
+    }
+
+    private func detectLanguage(audio: Tensor) -> String {
+        let special = model.specialTokens
+        var session = DecoderSession(weights: model.weights, audio: audio)
+        let logits = session.forward([[special.startOfTranscript]], logitsAt: [0])[0][0]
+        return special.languages.max { logits[$0.value] < logits[$1.value] }?.key ?? "en"
+    }
+
+    private struct Piece {
+        var start: Double
+        var end: Double
+        var tokens: [Int]
+    }
+
+    /// Cuts a window's tokens into segments at consecutive timestamp pairs and advances `seek`.
+    private func split(_ tokens: [Int], timeOffset: Double, segmentSize: Int, segmentDuration: Double, seek: inout Int) -> [Piece] {
+        let begin = model.specialTokens.timestampBegin
+        let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
+        let consecutive = tokens.indices.filter { $0 > 0 && tokens[$0] >= begin && tokens[$0 - 1] >= begin }
+        var pieces: [Piece] = []
+        if !consecutive.isEmpty {
+            var slices = consecutive
+            if singleTimestampEnding { slices.append(tokens.count) }
+            var last = 0
+            for current in slices {
+                let sliced = Array(tokens[last..<current])
+                pieces.append(
+                    Piece(
+                        start: timeOffset + Double(sliced[0] - begin) * Self.timePrecision,
+                        end: timeOffset + Double(sliced[sliced.count - 1] - begin) * Self.timePrecision,
+                        tokens: sliced))
+                last = current
+            }
+            if singleTimestampEnding {
+                seek += segmentSize
+            } else {
+                seek += (tokens[last - 1] - begin) * Self.inputStride
+            }
+        } else {
+            var duration = segmentDuration
+            if let lastTimestamp = tokens.last(where: { $0 >= begin }), lastTimestamp != begin {
+                duration = Double(lastTimestamp - begin) * Self.timePrecision
+            }
+            pieces.append(Piece(start: timeOffset, end: timeOffset + duration, tokens: tokens))
+            seek += segmentSize
+        }
+        return pieces
+    }
+
+    static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Root-mean-square level of the samples between two times.
+    static func rms(_ samples: [Float], from start: Double, to end: Double) -> Float {
+        let rate = Double(LogMelSpectrogram.sampleRate)
+        let first = max(0, min(samples.count, Int(start * rate)))
+        let last = max(first, min(samples.count, Int((end * rate).rounded(.up))))
+        guard last > first else { return 0 }
+        var sum: Float = 0
+        for i in first..<last { sum += samples[i] * samples[i] }
+        return (sum / Float(last - first)).squareRoot()
+    }
+}

@@ -1,0 +1,153 @@
+import WhisperTensor
+
+/// The text decoder for one audio window: cross-attention keys/values computed once, a self-attention cache per
+/// sequence (beams or samples advance in lockstep).
+struct DecoderSession {
+    private let weights: ModelWeights
+    /// Per layer: `audioFrames × 2·width` (K then V), from the encoder output.
+    private let crossKeyValues: [Tensor]
+    /// Per sequence, per layer: keys and values of the tokens seen so far, `textPositions × width` each.
+    private var keyCaches: [[[Float]]] = []
+    private var valueCaches: [[[Float]]] = []
+    /// Tokens each sequence has consumed.
+    private(set) var length = 0
+
+    init(weights: ModelWeights, audio: Tensor) {
+        self.weights = weights
+        crossKeyValues = weights.decoderLayers.map { $0.crossKeyValue(audio) }
+        addSequences(1)
+    }
+
+    var sequenceCount: Int { keyCaches.count }
+
+    private mutating func addSequences(_ count: Int) {
+        let hyper = weights.hyper
+        let empty = [Float](repeating: 0, count: hyper.textPositions * hyper.width)
+        for _ in 0..<count {
+            keyCaches.append(Array(repeating: empty, count: hyper.decoderLayers))
+            valueCaches.append(Array(repeating: empty, count: hyper.decoderLayers))
+        }
+    }
+
+    /// Keeps sequences in the given order: `sources[i]` is the old index whose cache becomes sequence `i`.
+    mutating func reorder(_ sources: [Int]) {
+        keyCaches = sources.map { keyCaches[$0] }
+        valueCaches = sources.map { valueCaches[$0] }
+    }
+
+    /// Runs every sequence over its `tokens[b]` (all the same length) and returns the log-its at the requested
+    /// positions of each sequence: `[sequence][position]` → vocabulary-sized rows.
+    mutating func forward(_ tokens: [[Int]], logitsAt positions: [Int]) -> [[[Float]]] {
+        let hyper = weights.hyper
+        let width = hyper.width
+        let count = tokens[0].count
+        let sequences = tokens.count
+        precondition(sequences == keyCaches.count, "one token list per sequence")
+        precondition(length + count <= hyper.textPositions, "decoder positions exhausted")
+        let rows = sequences * count
+        var x = Tensor(rows: rows, columns: width)
+        weights.tokenEmbedding.withUnsafeBufferPointer { embedding in
+            weights.decoderPositions.withUnsafeBufferPointer { position in
+                x.storage.withUnsafeMutableBufferPointer { out in
+                    for b in 0..<sequences {
+                        for i in 0..<count {
+                            let row = out.baseAddress! + (b * count + i) * width
+                            let token = embedding.baseAddress! + tokens[b][i] * width
+                            let pos = position.baseAddress! + (length + i) * width
+                            for j in 0..<width { row[j] = token[j] + pos[j] }
+                        }
+                    }
+                }
+            }
+        }
+        let total = length + count
+        let audioFrames = crossKeyValues[0].rows
+        var scores = [Float](repeating: 0, count: count * max(total, audioFrames))
+        for (index, layer) in weights.decoderLayers.enumerated() {
+            // Causal self-attention with the cache.
+            let qkv = layer.selfQueryKeyValue(layer.selfAttentionNorm(x))
+            var attended = Tensor(rows: rows, columns: width)
+            for b in 0..<sequences {
+                qkv.storage.withUnsafeBufferPointer { q in
+                    let base = q.baseAddress! + b * count * 3 * width
+                    keyCaches[b][index].withUnsafeMutableBufferPointer { keys in
+                        valueCaches[b][index].withUnsafeMutableBufferPointer { values in
+                            for i in 0..<count {
+                                (keys.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + width, count: width)
+                                (values.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + 2 * width, count: width)
+                            }
+                            attended.storage.withUnsafeMutableBufferPointer { out in
+                                scores.withUnsafeMutableBufferPointer { s in
+                                    Attention.multiHead(
+                                        query: .init(base: base, rows: count, stride: 3 * width),
+                                        keys: .init(base: keys.baseAddress!, rows: total, stride: width),
+                                        values: .init(base: values.baseAddress!, rows: total, stride: width),
+                                        output: out.baseAddress! + b * count * width, outputStride: width,
+                                        heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length,
+                                        scores: s.baseAddress!)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            x.add(layer.selfAttentionOutput(attended))
+
+            // Cross-attention over the audio.
+            let query = layer.crossQuery(layer.crossAttentionNorm(x))
+            var crossed = Tensor(rows: rows, columns: width)
+            query.storage.withUnsafeBufferPointer { q in
+                crossKeyValues[index].storage.withUnsafeBufferPointer { kv in
+                    crossed.storage.withUnsafeMutableBufferPointer { out in
+                        scores.withUnsafeMutableBufferPointer { s in
+                            for b in 0..<sequences {
+                                Attention.multiHead(
+                                    query: .init(base: q.baseAddress! + b * count * width, rows: count, stride: width),
+                                    keys: .init(base: kv.baseAddress!, rows: audioFrames, stride: 2 * width),
+                                    values: .init(base: kv.baseAddress! + width, rows: audioFrames, stride: 2 * width),
+                                    output: out.baseAddress! + b * count * width, outputStride: width,
+                                    heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+            x.add(layer.crossAttentionOutput(crossed))
+
+            var hidden = layer.feedForwardIn(layer.feedForwardNorm(x))
+            hidden.applyGELU()
+            x.add(layer.feedForwardOut(hidden))
+        }
+        length = total
+
+        // Logits through the tied embedding, only for the rows asked for.
+        var selected = Tensor(rows: sequences * positions.count, columns: width)
+        for b in 0..<sequences {
+            for (p, position) in positions.enumerated() {
+                for j in 0..<width { selected[b * positions.count + p, j] = x[b * count + position, j] }
+            }
+        }
+        let normed = weights.decoderNorm(selected)
+        var logits = [Float](repeating: 0, count: selected.rows * hyper.vocabularySize)
+        normed.storage.withUnsafeBufferPointer { h in
+            weights.tokenEmbedding.withUnsafeBufferPointer { e in
+                logits.withUnsafeMutableBufferPointer { out in
+                    Matrix.multiply(
+                        h.baseAddress!, e.baseAddress!, into: out.baseAddress!,
+                        m: selected.rows, n: hyper.vocabularySize, k: width, transposeB: true)
+                }
+            }
+        }
+        return (0..<sequences).map { b in
+            (0..<positions.count).map { p in
+                let start = (b * positions.count + p) * hyper.vocabularySize
+                return Array(logits[start..<start + hyper.vocabularySize])
+            }
+        }
+    }
+
+    /// Duplicates sequence 0 into `count` sequences (after a shared prompt).
+    mutating func fork(into count: Int) {
+        reorder(Array(repeating: 0, count: count))
+    }
+}

@@ -1,0 +1,30 @@
+/// What a loaded model is and can do, read from its files.
+public struct ModelInfo: Sendable, Equatable {
+    /// The model's weight format, e.g. `"ctranslate2"`.
+    public var format: String
+    /// Whether the vocabulary has language tokens (English-only models have none to choose from).
+    public var isMultilingual: Bool
+    /// Mel bins of the input features (80, or 128 for large-v3).
+    public var melBins: Int
+    /// Hidden width of encoder and decoder.
+    public var width: Int
+    /// Attention heads per layer.
+    public var heads: Int
+    /// Encoder layers.
+    public var encoderLayers: Int
+    /// Decoder layers.
+    public var decoderLayers: Int
+    /// Tokens in the vocabulary.
+    public var vocabularySize: Int
+    /// Longest token sequence the decoder's positions allow.
+    public var maxTextPositions: Int
+    /// Number of weights.
+    public var parameterCount: Int
+    /// Size of the weight file on disk.
+    public var fileBytes: Int
+    /// Bytes the loaded weights occupy in memory.
+    public var memoryBytes: Int
+
+    /// Whether the model can translate to English.
+    public var canTranslate: Bool { isMultilingual }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+
+/// A loaded Whisper model: immutable weights shared by any number of concurrent transcriptions.
+///
+/// ```swift
+/// let model = try WhisperModel.load(directory: URL(fileURLWithPath: "models/tiny.en"))
+/// let transcript = try model.transcribe(samples)   // 16 kHz mono Float PCM
+/// print(transcript.text)
+/// ```
+public final class WhisperModel: Sendable {
+    /// Hyper-parameters and capabilities.
+    public let info: ModelInfo
+    let weights: ModelWeights
+    let tokenizer: Tokenizer
+    let specialTokens: SpecialTokens
+    let configuration: ModelConfiguration
+
+    init(info: ModelInfo, weights: ModelWeights, tokenizer: Tokenizer, configuration: ModelConfiguration) {
+        self.info = info
+        self.weights = weights
+        self.tokenizer = tokenizer
+        self.specialTokens = tokenizer.specialTokens
+        self.configuration = configuration
+    }
+
+    /// Loads a model directory (CTranslate2: `model.bin`, `config.json`, `vocabulary.txt` or `tokenizer.json`).
+    /// - Parameter directory: the model's directory.
+    /// - Returns: the model, ready to transcribe.
+    /// - Throws: ``ModelLoadingError`` naming the file and the problem.
+    public static func load(directory: URL, logger: Logger? = nil) throws(ModelLoadingError) -> WhisperModel {
+        try CTranslate2Loader(directory: directory).load()
+    }
+
+    /// Transcribes or translates 16 kHz mono audio.
+    /// - Parameters:
+    ///   - samples: 16 kHz mono PCM in [-1, 1].
+    ///   - options: decoding settings.
+    ///   - isCancelled: polled between decoding steps; returning `true` stops the work with ``TranscriptionError/Kind/cancelled``.
+    ///   - onSegment: called with each segment as soon as it is final, in order.
+    /// - Returns: the transcript.
+    public func transcribe(
+        _ samples: [Float],
+        options: TranscriptionOptions = TranscriptionOptions(),
+        isCancelled: () -> Bool = { false },
+        onSegment: (Segment) -> Void = { _ in }
+    ) throws(TranscriptionError) -> Transcript {
+        var transcriber = try Transcriber(model: self, options: options)
+        return try transcriber.run(samples: samples, isCancelled: isCancelled, onSegment: onSegment)
+    }
+}

@@ -1,0 +1,66 @@
+/// What the model is asked to do with the audio.
+public enum TranscriptionTask: String, Sendable, Codable, CaseIterable {
+    /// Write down what is said, in the language it is said in.
+    case transcribe
+    /// Translate what is said into English.
+    case translate
+}
+
+/// Decoding settings for one transcription, with the reference implementation's defaults.
+///
+/// ```swift
+/// var options = TranscriptionOptions()
+/// options.beamSize = 5
+/// let transcript = try model.transcribe(samples, options: options)
+/// ```
+public struct TranscriptionOptions: Sendable, Equatable {
+    /// Transcribe or translate.
+    public var task: TranscriptionTask = .transcribe
+    /// ISO 639-1 code such as `"en"`; `nil` detects the language from the first window.
+    public var language: String?
+    /// Temperatures tried in order when a window's result fails the quality checks (fallback).
+    public var temperatures: [Float] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    /// Beams for beam search at temperature 0; 1 means greedy decoding.
+    public var beamSize: Int = 1
+    /// Candidates sampled at temperatures above 0; the most likely one wins.
+    public var bestOf: Int = 5
+    /// Beam search patience: finished hypotheses collected before stopping is `beamSize × patience`.
+    public var patience: Float = 1.0
+    /// Length penalty exponent for ranking finished beams; `nil` ranks by log-probability divided by length.
+    public var lengthPenalty: Float?
+    /// Text that conditions the first window (names, spelling, style).
+    public var initialPrompt: String?
+    /// Feed each window's text to the next one as a prompt.
+    public var conditionOnPreviousText: Bool = true
+    /// Retry at a higher temperature when gzip compression ratio of the text exceeds this.
+    public var compressionRatioThreshold: Double? = 2.4
+    /// Retry at a higher temperature when average log-probability falls below this.
+    public var logProbThreshold: Double? = -1.0
+    /// A window whose no-speech probability exceeds this (and fails the log-probability check) is silence.
+    public var noSpeechThreshold: Double? = 0.6
+    /// Suppress a blank or end-of-text as the first sampled token.
+    public var suppressBlank: Bool = true
+    /// Token ids never sampled; `nil` uses the model's own list (`suppress_ids` in `config.json`).
+    public var suppressTokens: [Int]?
+    /// Decode text only, without timestamp tokens (one segment per window).
+    public var withoutTimestamps: Bool = false
+    /// Latest allowed first timestamp in a window, in seconds.
+    public var maxInitialTimestamp: Double = 1.0
+    /// Compute per-word timing from cross-attention.
+    public var wordTimestamps: Bool = false
+    /// Drop windows whose signal energy is far below speech level, even when the model invents text.
+    public var silenceGuard: Bool = true
+    /// Stop conditioning on previous text after a window decoded above this temperature.
+    public var promptResetOnTemperature: Float = 0.5
+
+    /// Options with the defaults above.
+    public init() {}
+}
+
+extension TranscriptionOptions {
+    /// OpenAI's `temperature`: 0 means the full fallback list 0, 0.2 … 1.0; a higher value starts the list there.
+    public static func temperatures(startingAt temperature: Float) -> [Float] {
+        let steps = [Float(0.0), 0.2, 0.4, 0.6, 0.8, 1.0]
+        return [temperature] + steps.filter { $0 > temperature + 1e-6 }
+    }
+}

@@ -1,0 +1,53 @@
+/// A row-major matrix of `Float` with its own storage: `rows × columns` contiguous values.
+public struct Tensor: Sendable {
+    /// Number of rows.
+    public private(set) var rows: Int
+    /// Number of columns (the row stride).
+    public let columns: Int
+    /// The values, row after row.
+    public var storage: [Float]
+
+    /// A tensor of zeros.
+    public init(rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+        self.storage = [Float](repeating: 0, count: rows * columns)
+    }
+
+    /// A tensor over existing values; `values.count` must be `rows × columns`.
+    public init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "tensor shape does not match its values")
+        self.rows = rows
+        self.columns = columns
+        self.storage = values
+    }
+
+    /// The value at `row`, `column`.
+    @inlinable
+    public subscript(row: Int, column: Int) -> Float {
+        get { storage[row * columns + column] }
+        set { storage[row * columns + column] = newValue }
+    }
+
+    /// Changes the number of rows, keeping the leading rows' values and zero-filling new ones.
+    public mutating func resize(rows newRows: Int) {
+        if newRows * columns != storage.count {
+            storage = [Float](unsafeUninitializedCapacity: newRows * columns) { buffer, count in
+                let kept = min(storage.count, newRows * columns)
+                storage.withUnsafeBufferPointer { source in
+                    buffer.baseAddress!.update(from: source.baseAddress!, count: kept)
+                }
+                (buffer.baseAddress! + kept).initialize(repeating: 0, count: newRows * columns - kept)
+                count = newRows * columns
+            }
+        }
+        rows = newRows
+    }
+}
+
+extension Tensor {
+    /// Applies exact GELU to every value, in place.
+    public mutating func applyGELU() {
+        storage.withUnsafeMutableBufferPointer { Activations.gelu($0) }
+    }
+}

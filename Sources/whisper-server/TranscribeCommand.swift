@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import WhisperAudio
+import WhisperEngine
+
+/// `whisper-server transcribe FILE`: offline transcription to stdout or a file.
+struct TranscribeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transcribe",
+        abstract: "Transcribe (or translate) an audio or video file.")
+
+    @Argument(help: "Audio or video file (wav, mp3, flac, ogg, m4a, mp4, webm, …).")
+    var file: String
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Output format: text, json, verbose_json, srt or vtt.")
+    var format: TranscriptFormat = .text
+
+    @Option(help: "Language code (e.g. en, de); omit to detect.")
+    var language: String?
+
+    @Option(help: "Transcribe, or translate to English.")
+    var task: TranscriptionTask = .transcribe
+
+    @Option(help: "Beam size (1 = greedy).")
+    var beamSize: Int = 5
+
+    @Option(help: "Temperature; 0 tries 0, 0.2 … 1.0 as fallback.")
+    var temperature: Float = 0
+
+    @Option(help: "Initial prompt (names, spelling, style).")
+    var prompt: String?
+
+    @Option(help: "Write here instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        guard beamSize >= 1 && beamSize <= 16 else { throw ValidationError("--beam-size must be between 1 and 16") }
+        guard temperature >= 0 && temperature <= 1 else { throw ValidationError("--temperature must be between 0 and 1") }
+    }
+
+    func run() throws {
+        let whisper = try model.load()
+        let audio = try CommandFailure.wrap { try AudioDecoder().decode(contentsOf: URL(fileURLWithPath: file)) }
+        var options = TranscriptionOptions()
+        options.task = task
+        options.language = language
+        options.beamSize = beamSize
+        options.temperatures = TranscriptionOptions.temperatures(startingAt: temperature)
+        options.initialPrompt = prompt
+        let progress = ProgressBar(total: audio.duration)
+        let transcript = try CommandFailure.wrap {
+            try whisper.transcribe(audio.samples, options: options, onSegment: { segment in progress.update(segment.end) })
+        }
+        progress.finish()
+        let rendered = format.render(transcript)
+        if let output {
+            try CommandFailure.wrap { try rendered.write(toFile: output, atomically: true, encoding: String.Encoding.utf8) }
+        } else {
+            print(rendered, terminator: rendered.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+}
+
+extension TranscriptFormat: ExpressibleByArgument {}
+extension TranscriptionTask: ExpressibleByArgument {}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `whisper-server`: an OpenAI-compatible speech-to-text server with a native Whisper engine.
+@main
+struct WhisperServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whisper-server",
+        abstract: "OpenAI-compatible speech-to-text server with a native Swift Whisper engine.",
+        subcommands: [ServeCommand.self, TranscribeCommand.self, ModelsCommand.self, BenchCommand.self]
+    )
+}
