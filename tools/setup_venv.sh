@@ -17,10 +17,10 @@ fi
 PYTHON="${PYTHON:-python3}"
 if [[ ! -x "$VENV/bin/python" ]]; then
     echo "setup_venv: creating $VENV" >&2
-    "$PYTHON" -m venv "$VENV"
+    "$PYTHON" -m venv "$VENV" || { echo "setup_venv: '$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 fi
 echo "setup_venv: installing $REQUIREMENTS" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
-"$VENV/bin/python" -c 'import faster_whisper, ctranslate2, numpy' 
+"$VENV/bin/python" -c 'import faster_whisper, ctranslate2, numpy'
 printf '%s' "$WANT" > "$STAMP"
 echo "setup_venv: ready ($VENV)" >&2
