@@ -10,7 +10,7 @@ APT_PACKAGES := libopenblas-dev pkg-config zlib1g-dev ffmpeg libavformat-dev lib
 	libswresample-dev espeak-ng sox python3-venv curl
 HOST ?= 127.0.0.1
 PORT ?= 8084
-SWIFT_FLAGS := -c release
+SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
 .PHONY: serve test deps model build bench clean
 
