@@ -16,20 +16,11 @@
 /** AVERROR(EAGAIN): the decoder wants more input before it can output a frame. */
 static inline int whisper_averror_eagain(void) { return AVERROR(EAGAIN); }
 
-/** AVERROR(ENOMEM). */
-static inline int whisper_averror_enomem(void) { return AVERROR(ENOMEM); }
-
 /** AVERROR(EINVAL): returned by the seek callback for an impossible position. */
 static inline int whisper_averror_einval(void) { return AVERROR(EINVAL); }
 
 /** AVERROR_EOF: end of the input or of the decoder's output. */
 static inline int whisper_averror_eof(void) { return AVERROR_EOF; }
-
-/** AVERROR_EXIT: returned by an interrupted operation. */
-static inline int whisper_averror_exit(void) { return AVERROR_EXIT; }
-
-/** AVERROR_INVALIDDATA: the bytes are not what the demuxer or decoder expected. */
-static inline int whisper_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
 
 /** AVERROR_DECODER_NOT_FOUND: FFmpeg knows the stream but has no decoder for its codec. */
 static inline int whisper_averror_decoder_not_found(void) { return AVERROR_DECODER_NOT_FOUND; }

@@ -30,7 +30,7 @@ public struct AudioDecoder: Sendable {
     ///   ``AudioDecodingError/Kind/tooLong``, ``AudioDecodingError/Kind/tooShort`` or ``AudioDecodingError/Kind/timedOut``.
     public func decode(_ bytes: [UInt8]) throws(AudioDecodingError) -> DecodedAudio {
         guard !bytes.isEmpty else { throw .empty }
-        guard bytes.count <= limits.maxInputBytes else { throw .tooLarge(bytes: bytes.count, limit: limits.maxInputBytes) }
+        guard bytes.count <= limits.maxInputBytes else { throw .tooLarge(limit: limits.maxInputBytes) }
         let audio: DecodedAudio
         if let wav = WAVReader(bytes) {
             audio = try wav.decode(limits: limits)

@@ -40,8 +40,8 @@ public struct AudioDecodingError: Error, Sendable, CustomStringConvertible {
     static func corrupt(_ message: String) -> AudioDecodingError { AudioDecodingError(.corrupt, message) }
     static func noAudioStream(_ message: String) -> AudioDecodingError { AudioDecodingError(.noAudioStream, message) }
 
-    static func tooLarge(bytes: Int, limit: Int) -> AudioDecodingError {
-        AudioDecodingError(.tooLarge, "the audio input has \(bytes) bytes, more than the limit of \(limit)")
+    static func tooLarge(limit: Int) -> AudioDecodingError {
+        AudioDecodingError(.tooLarge, "the audio input is larger than the limit of \(limit) bytes")
     }
 
     static func tooLong(limit: Double) -> AudioDecodingError {

@@ -3,7 +3,7 @@ import Testing
 import WhisperAudio
 
 /// Bad inputs fail fast with the right ``AudioDecodingError/Kind``, never crash, hang or allocate without bound.
-@Suite("Rejecting bad input", .timeLimit(.minutes(1)))
+@Suite("Rejecting bad input", .timeLimit(.minutes(3)))
 struct DecodeErrorTests {
     @Test func zeroBytesAreEmpty() {
         #expect(kind(of: []) == .empty)

@@ -7,7 +7,7 @@ import WhisperAudio
 /// Thresholds (normalised correlation after aligning for codec delay within ±150 ms): lossless PCM and FLAC > 0.999;
 /// MP3, AAC, Vorbis and Opus > 0.99 (measured 0.997–0.99999); MP2 at 128 kb/s > 0.98 (measured 0.9868, the same
 /// as the `ffmpeg` tool's own decode of that file).
-@Suite("Decoding formats", .timeLimit(.minutes(2)))
+@Suite("Decoding formats", .timeLimit(.minutes(5)))
 struct DecodeFormatTests {
     static let pcmCodecs = ["pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"]
     static let layouts = ["mono", "stereo", "5.1"]
