@@ -23,7 +23,7 @@ public struct AudioDecoder: Sendable {
 
     /// Decodes an audio or video file held in memory.
     /// - Parameter bytes: The whole file, in any supported container.
-    /// - Returns: The best audio stream as 16 kHz mono samples.
+    /// - Returns: The best audio stream as 16 kHz mono samples, all finite (NaN and infinity become 0).
     /// - Throws: ``AudioDecodingError`` with a kind that says why: ``AudioDecodingError/Kind/empty``,
     ///   ``AudioDecodingError/Kind/tooLarge``, ``AudioDecodingError/Kind/unsupportedFormat``,
     ///   ``AudioDecodingError/Kind/corrupt``, ``AudioDecodingError/Kind/noAudioStream``,
@@ -31,11 +31,16 @@ public struct AudioDecoder: Sendable {
     public func decode(_ bytes: [UInt8]) throws(AudioDecodingError) -> DecodedAudio {
         guard !bytes.isEmpty else { throw .empty }
         guard bytes.count <= limits.maxInputBytes else { throw .tooLarge(limit: limits.maxInputBytes) }
-        let audio: DecodedAudio
+        var audio: DecodedAudio
         if let wav = WAVReader(bytes) {
             audio = try wav.decode(limits: limits)
         } else {
             audio = try decodeWithFFmpeg(bytes)
+        }
+        // Floating-point sources (float WAV, damaged streams) can carry NaN or infinity, which would poison every
+        // feature computed from them: they become silence.
+        if audio.samples.contains(where: { !$0.isFinite }) {
+            audio.samples = audio.samples.map { $0.isFinite ? $0 : 0 }
         }
         guard audio.duration >= limits.minDuration else { throw .tooShort(duration: audio.duration, limit: limits.minDuration) }
         return audio

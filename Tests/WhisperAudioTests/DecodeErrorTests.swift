@@ -123,12 +123,31 @@ struct DecodeErrorTests {
         }
     }
 
-    /// A canonical 44-byte PCM WAV header (mono).
-    static func wavHeader(sampleRate: Int, bitsPerSample: Int, dataSize: UInt32) -> [UInt8] {
+    /// NaN and infinity in float WAV data become silence, on the pure-Swift path (16 kHz) and through FFmpeg.
+    @Test(arguments: [16000, 22050])
+    func nonFiniteFloatSamplesBecomeSilence(sampleRate: Int) throws {
+        let values = (0..<sampleRate).map { index -> Float in
+            switch index % 100 {
+            case 0: .nan
+            case 1: .infinity
+            case 2: -.infinity
+            default: 0.25
+            }
+        }
+        let data = values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init) }
+        let header = Self.wavHeader(sampleRate: sampleRate, bitsPerSample: 32, dataSize: UInt32(data.count), formatTag: 3)
+        let audio = try AudioDecoder().decode(header + data)
+        #expect(audio.codecName == "pcm_f32le")
+        #expect(audio.samples.allSatisfy { $0.isFinite })
+        #expect(abs(audio.duration - 1) < 0.01)
+    }
+
+    /// A canonical 44-byte WAV header (mono), PCM unless `formatTag` says otherwise (3 is IEEE float).
+    static func wavHeader(sampleRate: Int, bitsPerSample: Int, dataSize: UInt32, formatTag: Int = 1) -> [UInt8] {
         func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
         func le16(_ value: Int) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
         let blockAlign = bitsPerSample / 8
-        return Array("RIFF".utf8) + le32(dataSize &+ 36) + Array("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1)
+        return Array("RIFF".utf8) + le32(dataSize &+ 36) + Array("WAVEfmt ".utf8) + le32(16) + le16(formatTag) + le16(1)
             + le32(UInt32(sampleRate)) + le32(UInt32(sampleRate * blockAlign)) + le16(blockAlign) + le16(bitsPerSample)
             + Array("data".utf8) + le32(dataSize)
     }

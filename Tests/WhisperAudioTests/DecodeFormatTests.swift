@@ -54,6 +54,22 @@ struct DecodeFormatTests {
         #expect(audio.codecName == format.codecName)
     }
 
+    /// An ID3v2 tag larger than FFmpeg's 1 MiB probe window (cover art of noise, which does not compress) is skipped.
+    @Test func mp3WithLargeCoverArt() throws {
+        let cover = Fixtures.directory.appendingPathComponent("\(UUID().uuidString).png")
+        try Fixtures.ffmpeg(["-f", "lavfi", "-i", "nullsrc=size=1200x1000,geq=random(1)*255:128:128", "-frames:v", "1", cover.path])
+        let mp3 = try Fixtures.make(
+            "mp3",
+            extraInputs: ["-i", cover.path],
+            ["-map", "0:a", "-map", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-c:v", "copy", "-id3v2_version", "3"]
+        )
+        let bytes = try Fixtures.bytes(mp3)
+        #expect(bytes.count > 1_500_000)
+        let audio = try AudioDecoder().decode(bytes)
+        #expect(audio.containerName == "mp3")
+        #expect(Signal.bestCorrelation(try Fixtures.reference.get(), audio.samples).value > 0.99)
+    }
+
     /// Content decides the format: an MP3 saved as `.wav` still decodes as MP3.
     @Test func wrongExtensionIsIgnored() throws {
         let mp3 = try Fixtures.make("mp3", ["-c:a", "libmp3lame", "-b:a", "64k"])

@@ -15,6 +15,8 @@ struct FuzzTests {
         let fixtures = try FixtureFormat.all.map { try Fixtures.bytes($0.make()) } + [
             try Fixtures.bytes(Fixtures.make("wav", ["-ar", "16000", "-c:a", "pcm_s16le"])),
             try Fixtures.bytes(Fixtures.make("wav", ["-af", DecodeFormatTests.pan("stereo"), "-ar", "44100", "-c:a", "pcm_s24le"])),
+            try Fixtures.bytes(Fixtures.make("wav", ["-ar", "16000", "-c:a", "pcm_f32le"])),
+            try Fixtures.bytes(Fixtures.make("wav", ["-ar", "22050", "-c:a", "pcm_f32le"])),
         ]
         var kinds: [String: Int] = [:]
         for index in 0..<Self.count {
