@@ -14,8 +14,15 @@ struct Goldens: Decodable {
         let segments: [Segment]
     }
 
+    struct Word: Decodable {
+        let word: String
+        let start: Double
+        let end: Double
+    }
+
     let greedy: [String: Result]
     let beam5: [String: Result]
+    let words: [String: [Word]]
 
     static let tinyEn: Goldens = load("goldens/tiny.en.json")
 

@@ -53,6 +53,31 @@ import WhisperEngine
         #expect(ourSourceWER <= oracleSourceWER + 0.02)
     }
 
+    /// Word boundaries within 0.2 s of faster-whisper's `word_timestamps=True` for at least 90% of words.
+    @Test func wordTimestampsMatchTheOracle() throws {
+        var options = Self.greedyOptions()
+        options.wordTimestamps = true
+        var total = 0
+        var close = 0
+        for fixture in Self.speechFixtures + FixtureManifest.speech.fixtures.filter({ $0.kind == "long" }) {
+            let transcript = try Self.transcribe(fixture.file, options: options)
+            let golden = Goldens.tinyEn.words[fixture.name] ?? []
+            #expect(transcript.words.map(\.word) == golden.map(\.word), "\(fixture.name)")
+            for (ours, theirs) in zip(transcript.words, golden) {
+                total += 1
+                if abs(ours.start - theirs.start) <= 0.2 && abs(ours.end - theirs.end) <= 0.2 { close += 1 }
+            }
+            for segment in transcript.segments {
+                let words = try #require(segment.words)
+                #expect(words.map(\.word).joined() == segment.text)
+                #expect(words.allSatisfy { $0.start <= $0.end && $0.probability > 0 && $0.probability <= 1 })
+            }
+        }
+        print("word timing: \(close)/\(total) words within 0.2 s of faster-whisper")
+        #expect(total > 400)
+        #expect(close * 10 >= total * 9)
+    }
+
     @Test func longFormSeeksLikeTheOracle() throws {
         let golden = try #require(Goldens.tinyEn.greedy["long-form"])
         let transcript = try Self.transcribe("long-form.flac")

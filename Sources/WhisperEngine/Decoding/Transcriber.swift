@@ -23,9 +23,6 @@ struct Transcriber {
         self.model = model
         self.options = options
         let special = model.specialTokens
-        if options.wordTimestamps {
-            throw TranscriptionError(.invalidOptions, "word timestamps are not supported yet", parameter: "timestamp_granularities")
-        }
         guard options.beamSize >= 1, options.bestOf >= 1, options.patience > 0 else {
             throw TranscriptionError(.invalidOptions, "beam size, best-of and patience must be positive", parameter: "beam_size")
         }
@@ -91,6 +88,7 @@ struct Transcriber {
         var segments: [Segment] = []
         var language = self.language
         var statistics = TranscriptionStatistics()
+        var lastSpeechTimestamp = 0.0
         var seek = 0
         while seek < contentFrames {
             if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
@@ -125,8 +123,19 @@ struct Transcriber {
                 }
             }
             let previousSeek = seek
-            let pieces = split(outcome.result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
-                               segmentDuration: segmentDuration, seek: &seek)
+            var (pieces, singleTimestampEnding) = split(
+                outcome.result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
+                segmentDuration: segmentDuration, seek: &seek)
+            if options.wordTimestamps {
+                addWordTimings(
+                    to: &pieces, audio: audio, frames: segmentSize, timeOffset: timeOffset, language: language ?? "en",
+                    lastSpeech: &lastSpeechTimestamp)
+                if !singleTimestampEnding, let lastWordEnd = pieces.last(where: { !$0.words.isEmpty })?.words.last?.end,
+                    lastWordEnd > timeOffset
+                {
+                    seek = Int((lastWordEnd / Self.frameDuration).rounded())
+                }
+            }
             for piece in pieces {
                 let text = tokenizer.decode(piece.tokens)
                 if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
@@ -135,7 +144,8 @@ struct Transcriber {
                 let segment = Segment(
                     id: segments.count, seek: previousSeek, start: piece.start, end: piece.end, text: text,
                     tokens: piece.tokens, temperature: outcome.temperature, avgLogprob: outcome.result.averageLogprob,
-                    compressionRatio: outcome.compressionRatio, noSpeechProb: outcome.result.noSpeechProbability)
+                    compressionRatio: outcome.compressionRatio, noSpeechProb: outcome.result.noSpeechProbability,
+                    words: options.wordTimestamps ? piece.words : nil)
                 segments.append(segment)
                 onSegment(segment)
             }
@@ -221,10 +231,13 @@ struct Transcriber {
         var start: Double
         var end: Double
         var tokens: [Int]
+        var words: [Word] = []
     }
 
     /// Cuts a window's tokens into segments at consecutive timestamp pairs and advances `seek`.
-    private func split(_ tokens: [Int], timeOffset: Double, segmentSize: Int, segmentDuration: Double, seek: inout Int) -> [Piece] {
+    private func split(
+        _ tokens: [Int], timeOffset: Double, segmentSize: Int, segmentDuration: Double, seek: inout Int
+    ) -> (pieces: [Piece], singleTimestampEnding: Bool) {
         let begin = model.specialTokens.timestampBegin
         let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
         let consecutive = tokens.indices.filter { $0 > 0 && tokens[$0] >= begin && tokens[$0 - 1] >= begin }
@@ -255,7 +268,77 @@ struct Transcriber {
             pieces.append(Piece(start: timeOffset, end: timeOffset + duration, tokens: tokens))
             seek += segmentSize
         }
-        return pieces
+        return (pieces, singleTimestampEnding)
+    }
+
+    /// Attaches word timings to a window's segments and trims implausibly long first and last words, as the
+    /// reference does (a word is at most twice the median word duration, capped at 0.7 s, after a pause).
+    private func addWordTimings(
+        to pieces: inout [Piece], audio: Tensor, frames: Int, timeOffset: Double, language: String, lastSpeech: inout Double
+    ) {
+        let eot = model.specialTokens.endOfText
+        let textTokens = pieces.map { $0.tokens.filter { $0 < eot } }
+        let aligner = WordAligner(model: model)
+        var alignment = aligner.align(
+            audio: audio, startSequence: makePrompt(previous: [], language: language).filter { $0 != model.specialTokens.noTimestamps },
+            textTokens: textTokens.flatMap { $0 }, frames: frames, language: language)
+        let durations = alignment.map { $0.end - $0.start }.filter { $0 != 0 }.sorted()
+        let median = durations.isEmpty
+            ? 0 : min(0.7, durations.count % 2 == 1
+                ? durations[durations.count / 2] : (durations[durations.count / 2 - 1] + durations[durations.count / 2]) / 2)
+        let maxDuration = median * 2
+        if !durations.isEmpty {
+            let sentenceEnds: Set<String> = [".", "。", "!", "！", "?", "？"]
+            for i in alignment.indices.dropFirst() where alignment[i].end - alignment[i].start > maxDuration {
+                if sentenceEnds.contains(alignment[i].word) {
+                    alignment[i].end = alignment[i].start + maxDuration
+                } else if sentenceEnds.contains(alignment[i - 1].word) {
+                    alignment[i].start = alignment[i].end - maxDuration
+                }
+            }
+        }
+        WordAligner.mergePunctuation(&alignment)
+        var wordIndex = 0
+        for index in pieces.indices {
+            var saved = 0
+            var words: [Word] = []
+            while wordIndex < alignment.count && saved < textTokens[index].count {
+                let timing = alignment[wordIndex]
+                if !timing.word.isEmpty {
+                    words.append(
+                        Word(
+                            word: timing.word, start: ((timeOffset + timing.start) * 100).rounded() / 100,
+                            end: ((timeOffset + timing.end) * 100).rounded() / 100, probability: timing.probability))
+                }
+                saved += timing.tokens.count
+                wordIndex += 1
+            }
+            if !words.isEmpty {
+                if words[0].end - lastSpeech > median * 4
+                    && (words[0].end - words[0].start > maxDuration
+                        || (words.count > 1 && words[1].end - words[0].start > maxDuration * 2))
+                {
+                    if words.count > 1 && words[1].end - words[1].start > maxDuration {
+                        let boundary = max(words[1].end / 2, words[1].end - maxDuration)
+                        words[0].end = boundary
+                        words[1].start = boundary
+                    }
+                    words[0].start = max(0, words[0].end - maxDuration)
+                }
+                if pieces[index].start < words[0].end && pieces[index].start - 0.5 > words[0].start {
+                    words[0].start = max(0, min(words[0].end - median, pieces[index].start))
+                } else {
+                    pieces[index].start = words[0].start
+                }
+                if pieces[index].end > words[words.count - 1].start && pieces[index].end + 0.5 < words[words.count - 1].end {
+                    words[words.count - 1].end = max(words[words.count - 1].start + median, pieces[index].end)
+                } else {
+                    pieces[index].end = words[words.count - 1].end
+                }
+                lastSpeech = pieces[index].end
+            }
+            pieces[index].words = words
+        }
     }
 
     static func seconds(since start: UInt64) -> Double {

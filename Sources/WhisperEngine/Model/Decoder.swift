@@ -37,7 +37,12 @@ struct DecoderSession {
 
     /// Runs every sequence over its `tokens[b]` (all the same length) and returns the log-its at the requested
     /// positions of each sequence: `[sequence][position]` → vocabulary-sized rows.
-    mutating func forward(_ tokens: [[Int]], logitsAt positions: [Int]) -> [[[Float]]] {
+    /// - Parameter crossAttention: called per decoder layer and head with that head's cross-attention weights
+    ///   (`tokens × audioFrames`, softmax over all frames) — for word alignment.
+    mutating func forward(
+        _ tokens: [[Int]], logitsAt positions: [Int],
+        crossAttention: ((_ layer: Int, _ head: Int, _ weights: UnsafePointer<Float>) -> Void)? = nil
+    ) -> [[[Float]]] {
         let hyper = weights.hyper
         let width = hyper.width
         let count = tokens[0].count
@@ -106,7 +111,8 @@ struct DecoderSession {
                                     keys: .init(base: kv.baseAddress!, rows: audioFrames, stride: 2 * width),
                                     values: .init(base: kv.baseAddress! + width, rows: audioFrames, stride: 2 * width),
                                     output: out.baseAddress! + b * count * width, outputStride: width,
-                                    heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!)
+                                    heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!,
+                                    onWeights: crossAttention.map { hook in { head, weights in hook(index, head, weights) } })
                             }
                         }
                     }
