@@ -1,0 +1,139 @@
+import Foundation
+
+/// Every setting of `whisper-server serve`, with its default: the single source of truth for limits and defaults.
+///
+/// Settings are grouped by concern; new concerns (security, observability) are added as new nested groups.
+/// Values come from defaults, then `WHISPER_*` environment variables, then command-line flags (flags win).
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.http.port = 9000
+/// try configuration.validate()
+/// let app = try await buildApplication(configuration: configuration)
+/// ```
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Where the server listens.
+    public struct HTTP: Sendable, Equatable {
+        /// Address to bind. Default: `127.0.0.1` (loopback only).
+        public var host: String = "127.0.0.1"
+        /// TCP port; 0 picks a free one. Default: 8084.
+        public var port: Int = 8084
+        /// Name sent in the `Server` header; `nil` sends none. Default: `nil`.
+        public var serverName: String?
+        public init() {}
+    }
+
+    /// Which models exist and how many stay in memory.
+    public struct Models: Sendable, Equatable {
+        /// Directory scanned for models: each subdirectory holding `model.bin` is a model named after it. Default: `./models`.
+        public var directory: String = "./models"
+        /// Model used for `whisper-1` and when a request names none. Default: `tiny.en`.
+        public var defaultModel: String = "tiny.en"
+        /// Extra names for models: alias → model id. `whisper-1` always maps to ``defaultModel``.
+        public var aliases: [String: String] = [:]
+        /// Most models kept loaded at once (least recently used is unloaded first, never while in use). Default: 2.
+        public var maxLoaded: Int = 2
+        /// Seconds an unused model stays loaded; `nil` keeps it until evicted by ``maxLoaded``. Default: `nil`.
+        public var idleTTL: Double?
+        /// Load the default model at start instead of on first use. Default: `false`.
+        public var preload: Bool = false
+        public init() {}
+
+        /// The configured aliases plus `whisper-1` → default model.
+        public var allAliases: [String: String] {
+            var all = aliases
+            all["whisper-1"] = defaultModel
+            return all
+        }
+    }
+
+    /// The inference worker pool and the queue in front of it.
+    public struct Inference: Sendable, Equatable {
+        /// Requests transcribed at the same time, each on its own worker thread. Default: 1.
+        public var workers: Int = 1
+        /// Requests allowed to wait for a worker; one more gets 429 with `Retry-After`. Default: 16.
+        public var queueSize: Int = 16
+        /// Seconds a request may take from arrival to answer (queueing, decoding, inference) before 504. Default: 600.
+        public var requestTimeout: Double = 600
+        public init() {}
+    }
+
+    /// Bounds on what clients may send.
+    public struct Limits: Sendable, Equatable {
+        /// Largest audio upload in bytes (OpenAI's limit). Default: 25 MiB.
+        public var maxUploadBytes: Int = 25 * 1024 * 1024
+        /// Largest text form field or JSON string other than audio, in bytes. Default: 4 KiB.
+        public var maxTextFieldBytes: Int = 4 * 1024
+        /// Largest `prompt`, in bytes. Default: 16 KiB.
+        public var maxPromptBytes: Int = 16 * 1024
+        /// Most parts in one multipart body. Default: 64.
+        public var maxFormParts: Int = 64
+        /// Longest accepted audio in seconds. Default: 7200.
+        public var maxAudioSeconds: Double = 7200
+        /// Shortest accepted audio in seconds. Default: 0.1.
+        public var minAudioSeconds: Double = 0.1
+        /// Seconds one audio decode may take. Default: 120.
+        public var decodeTimeout: Double = 120
+        public init() {}
+
+        /// Bytes a request body may have on the wire: the upload plus form overhead, or its base64 form in JSON.
+        /// - Parameter isJSON: whether the audio arrives base64-encoded inside JSON.
+        public func maxBodyBytes(isJSON: Bool) -> Int {
+            let overhead = 64 * 1024 + maxPromptBytes
+            return isJSON ? (maxUploadBytes + 2) / 3 * 4 + overhead : maxUploadBytes + overhead
+        }
+    }
+
+    /// Audio clean-up before inference.
+    public struct Preprocessing: Sendable, Equatable {
+        /// Scale the audio so its peak reaches full scale. Default: `false`.
+        public var normalizePeak: Bool = false
+        /// Trim leading and trailing audio quieter than this many dB below full scale; `nil` keeps it. Default: `nil`.
+        public var trimSilenceThresholdDB: Float?
+        public init() {}
+    }
+
+    public var http = HTTP()
+    public var models = Models()
+    public var inference = Inference()
+    public var limits = Limits()
+    public var preprocessing = Preprocessing()
+
+    /// The defaults documented on each setting.
+    public init() {}
+}
+
+extension ServerConfiguration {
+    /// A configuration that cannot be served, with every problem found.
+    public struct ValidationError: Error, Sendable, CustomStringConvertible {
+        /// One line per problem.
+        public let problems: [String]
+        public var description: String { "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
+    }
+
+    /// Every problem with the values, empty when they can be served.
+    public var problems: [String] {
+        var problems: [String] = []
+        if http.host.isEmpty { problems.append("host must not be empty") }
+        if !(0...65535).contains(http.port) { problems.append("port \(http.port) is outside 0…65535") }
+        if models.defaultModel.isEmpty { problems.append("default model must not be empty") }
+        if models.maxLoaded < 1 { problems.append("max loaded models must be at least 1 (got \(models.maxLoaded))") }
+        if let ttl = models.idleTTL, !(ttl > 0) { problems.append("model idle TTL must be positive seconds (got \(ttl))") }
+        if !(1...256).contains(inference.workers) { problems.append("workers must be within 1…256 (got \(inference.workers))") }
+        if !(0...100_000).contains(inference.queueSize) { problems.append("queue size must be within 0…100000 (got \(inference.queueSize))") }
+        if !(inference.requestTimeout > 0) { problems.append("request timeout must be positive seconds (got \(inference.requestTimeout))") }
+        if !(1024...(2 * 1024 * 1024 * 1024)).contains(limits.maxUploadBytes) {
+            problems.append("max upload must be within 1 KiB…2 GiB (got \(limits.maxUploadBytes) bytes)")
+        }
+        if limits.maxTextFieldBytes < 64 { problems.append("max text field must be at least 64 bytes") }
+        if !(limits.maxAudioSeconds > limits.minAudioSeconds) { problems.append("max audio seconds must exceed min audio seconds") }
+        if !(limits.decodeTimeout > 0) { problems.append("decode timeout must be positive seconds") }
+        return problems
+    }
+
+    /// Throws ``ValidationError`` listing every problem, if there is any.
+    public func validate() throws(ValidationError) {
+        let problems = problems
+        if !problems.isEmpty { throw ValidationError(problems: problems) }
+    }
+}

@@ -1,0 +1,23 @@
+import Hummingbird
+import Logging
+
+/// Answers every error, including unknown routes and unexpected failures, in OpenAI's error shape.
+///
+/// Unexpected errors are logged with their detail and answered with an opaque 500.
+struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            throw OpenAIError(
+                status: .notFound, message: "unknown endpoint: \(request.method) \(request.uri.path.prefix(200))", code: "unknown_url"
+            )
+        } catch {
+            let mapped = OpenAIError.from(error)
+            if mapped.status == .internalServerError && mapped.code == OpenAIError.internalError.code {
+                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            throw mapped
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// The models present in the models directory, found by listing it: ids are directory names, never paths from clients.
+///
+/// A client's model id is only ever compared with the names listed here, so `../../etc/passwd` is simply not found.
+public struct ModelRegistry: Sendable {
+    /// A model found on disk, described without loading it.
+    public struct Entry: Sendable, Equatable {
+        /// The id clients use: the directory's name.
+        public let id: String
+        /// The model's directory.
+        public let directory: URL
+        /// Weight format, e.g. `"ctranslate2"`.
+        public let format: String
+        /// Size of the weight file in bytes.
+        public let sizeBytes: Int
+        /// Modification time of the weight file (OpenAI's `created`).
+        public let created: Date
+        /// Whether the model knows several languages (read from `config.json`/`tokenizer.json` where possible).
+        public let isMultilingual: Bool?
+    }
+
+    /// Models by id.
+    public let entries: [String: Entry]
+    /// Aliases: alias → model id.
+    public let aliases: [String: String]
+
+    /// Creates a registry from known entries.
+    public init(entries: [Entry], aliases: [String: String]) {
+        self.entries = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.aliases = aliases
+    }
+
+    /// Lists `directory`: every subdirectory holding `model.bin` is a CTranslate2 model.
+    /// - Parameters:
+    ///   - directory: the models directory.
+    ///   - aliases: alias → model id.
+    /// - Returns: the registry; empty when the directory cannot be read.
+    public static func scan(directory: URL, aliases: [String: String]) -> ModelRegistry {
+        let fileManager = FileManager.default
+        let names = (try? fileManager.contentsOfDirectory(atPath: directory.path)) ?? []
+        var entries: [Entry] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let modelDirectory = directory.appendingPathComponent(name, isDirectory: true)
+            let weights = modelDirectory.appendingPathComponent("model.bin")
+            guard let attributes = try? fileManager.attributesOfItem(atPath: weights.path),
+                (attributes[.type] as? FileAttributeType) != .typeDirectory
+            else { continue }
+            entries.append(
+                Entry(
+                    id: name,
+                    directory: modelDirectory,
+                    format: "ctranslate2",
+                    sizeBytes: (attributes[.size] as? NSNumber)?.intValue ?? 0,
+                    created: attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0),
+                    isMultilingual: isMultilingual(directory: modelDirectory, name: name)
+                )
+            )
+        }
+        return ModelRegistry(entries: entries, aliases: aliases)
+    }
+
+    /// Whether a model is multilingual, without loading it: English-only vocabularies have 51 864 tokens,
+    /// multilingual ones more. Falls back on Whisper's naming convention (`*.en` is English-only).
+    static func isMultilingual(directory: URL, name: String) -> Bool? {
+        let vocabulary = directory.appendingPathComponent("vocabulary.txt")
+        if let data = FileManager.default.contents(atPath: vocabulary.path), data.count < 16 * 1024 * 1024 {
+            let lines = data.reduce(into: 0) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
+            if lines > 50_000 { return lines > englishVocabularySize }
+        }
+        let lowered = name.lowercased()
+        return lowered.hasSuffix(".en") || lowered.contains(".en-") || lowered.contains(".en.") ? false : nil
+    }
+
+    /// Tokens in the vocabulary of English-only Whisper models.
+    static let englishVocabularySize = 51_864
+
+    /// The model id an id or alias names, if it exists.
+    public func resolve(_ idOrAlias: String) -> String? {
+        if entries[idOrAlias] != nil { return idOrAlias }
+        if let target = aliases[idOrAlias], entries[target] != nil { return target }
+        return nil
+    }
+
+    /// Ids of the models, sorted.
+    public var ids: [String] { entries.keys.sorted() }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import WhisperEngine
+
+/// What the server needs from a loaded model: its capabilities and a blocking, cancellable transcription.
+///
+/// ``WhisperModel`` is the production implementation; tests substitute slow or failing models.
+public protocol SpeechModel: Sendable {
+    /// What the model can do.
+    var capabilities: ModelCapabilities { get }
+
+    /// Transcribes 16 kHz mono audio; blocking and CPU heavy, so only ever called on an inference worker thread.
+    func transcribe(
+        _ samples: [Float],
+        options: TranscriptionOptions,
+        isCancelled: () -> Bool,
+        onSegment: (Segment) -> Void
+    ) throws(TranscriptionError) -> Transcript
+}
+
+/// What a loaded model can do, as the server reports and checks it.
+public struct ModelCapabilities: Sendable, Equatable {
+    /// Weight format, e.g. `"ctranslate2"`.
+    public var format: String
+    /// Whether the model knows languages other than English.
+    public var isMultilingual: Bool
+    /// Whether the model can translate to English.
+    public var canTranslate: Bool
+    /// Number of weights, when known.
+    public var parameterCount: Int?
+
+    /// Creates capabilities.
+    public init(format: String, isMultilingual: Bool, canTranslate: Bool, parameterCount: Int? = nil) {
+        self.format = format
+        self.isMultilingual = isMultilingual
+        self.canTranslate = canTranslate
+        self.parameterCount = parameterCount
+    }
+}
+
+extension WhisperModel: SpeechModel {
+    public var capabilities: ModelCapabilities {
+        ModelCapabilities(
+            format: info.format, isMultilingual: info.isMultilingual, canTranslate: info.canTranslate,
+            parameterCount: info.parameterCount
+        )
+    }
+}
+
+/// Loads a model directory; blocking, called on a thread pool.
+public protocol SpeechModelLoading: Sendable {
+    /// Loads the model stored in `directory`.
+    /// - Parameters:
+    ///   - directory: a directory found by the ``ModelRegistry``.
+    ///   - logger: for progress messages.
+    /// - Returns: the loaded model.
+    func load(directory: URL, logger: Logger) throws(ModelLoadingError) -> any SpeechModel
+}
+
+/// Loads models with the native Whisper engine.
+public struct WhisperModelLoader: SpeechModelLoading {
+    public init() {}
+
+    public func load(directory: URL, logger: Logger) throws(ModelLoadingError) -> any SpeechModel {
+        try WhisperModel.load(directory: directory, logger: logger)
+    }
+}

@@ -1,0 +1,162 @@
+import WhisperEngine
+
+/// A transcription or translation request, validated once, whichever dialect it arrived in.
+public struct TranscriptionRequest: Sendable {
+    /// The wire format the request came in, which decides the shape of the answer.
+    public enum Dialect: Sendable, Equatable {
+        /// OpenAI's multipart form.
+        case openAI
+        /// The original server's JSON body (`audio`, `audio_options.data` or `messages`).
+        case legacyJSON
+        /// `POST /v1/chat/completions` with an audio part.
+        case chatCompletion
+    }
+
+    /// The audio file's bytes, any container.
+    public var audio: [UInt8]
+    /// The audio format the client declared (JSON dialects), if any.
+    public var declaredAudioFormat: String?
+    /// Model id or alias.
+    public var model: String
+    /// Transcribe or translate.
+    public var task: TranscriptionTask
+    /// ISO 639-1 code, or `nil` to detect.
+    public var language: String?
+    /// Text to condition the first window.
+    public var prompt: String?
+    /// Shape of the answer.
+    public var responseFormat: TranscriptFormat = .json
+    /// OpenAI's `temperature` (0 means the fallback schedule).
+    public var temperature: Float = 0
+    /// `timestamp_granularities[]`.
+    public var granularities: TranscriptFormat.Granularities = .segment
+    /// Answer with Server-Sent Events.
+    public var stream = false
+    /// The wire format.
+    public var dialect: Dialect = .openAI
+
+    /// Creates a request.
+    public init(audio: [UInt8], model: String, task: TranscriptionTask, dialect: Dialect = .openAI) {
+        self.audio = audio
+        self.model = model
+        self.task = task
+        self.dialect = dialect
+    }
+
+    /// The model when the client names none.
+    public static let defaultModelName = "whisper-1"
+}
+
+/// Whether the engine computes word timings yet; until it does, `timestamp_granularities[]=word` is refused.
+enum EngineCapabilities {
+    static let wordTimestamps = false
+}
+
+extension TranscriptionRequest {
+    /// Parses and checks the request's optional text parameters (shared by all dialects).
+    struct Fields {
+        let limits: ServerConfiguration.Limits
+
+        func text(_ name: String, _ value: String?, maxBytes: Int? = nil) throws(OpenAIError) -> String? {
+            guard let value else { return nil }
+            let limit = maxBytes ?? limits.maxTextFieldBytes
+            if value.utf8.count > limit {
+                throw .invalidParameter(name, "'\(name)' is longer than the limit of \(limit) bytes", code: "string_above_max_length")
+            }
+            return value
+        }
+
+        func model(_ value: String?) throws(OpenAIError) -> String {
+            let model = try text("model", value)?.trimmingCharacters(in: .whitespaces) ?? ""
+            return model.isEmpty ? TranscriptionRequest.defaultModelName : model
+        }
+
+        func responseFormat(_ value: String?) throws(OpenAIError) -> TranscriptFormat {
+            guard let value = try text("response_format", value), !value.isEmpty else { return .json }
+            guard let format = TranscriptFormat(rawValue: value) else {
+                let allowed = TranscriptFormat.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+                throw .invalidParameter(
+                    "response_format", "'\(value.prefix(40))' is not a supported response_format: use one of \(allowed)"
+                )
+            }
+            return format
+        }
+
+        func temperature(_ value: String?) throws(OpenAIError) -> Float {
+            guard let value = try text("temperature", value)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return 0 }
+            guard let number = Double(value) else {
+                throw .invalidParameter("temperature", "temperature must be a number between 0 and 1, got '\(value.prefix(40))'")
+            }
+            return try temperature(number)
+        }
+
+        func temperature(_ number: Double) throws(OpenAIError) -> Float {
+            guard number.isFinite, (0...1).contains(number) else {
+                throw .invalidParameter("temperature", "temperature must be between 0 and 1, got \(number)")
+            }
+            return Float(number)
+        }
+
+        /// `nil`, empty and `auto` detect the language; otherwise an ISO 639-1 code or an English language name.
+        func language(_ value: String?) throws(OpenAIError) -> String? {
+            guard let value = try text("language", value)?.trimmingCharacters(in: .whitespaces), !value.isEmpty,
+                value.lowercased() != "auto"
+            else { return nil }
+            guard let code = Languages.code(for: value) else {
+                throw .invalidParameter("language", "'\(value.prefix(40))' is not a supported language: use an ISO 639-1 code such as 'en'")
+            }
+            return code
+        }
+
+        func granularities(_ values: [String], format: TranscriptFormat) throws(OpenAIError) -> TranscriptFormat.Granularities {
+            var granularities: TranscriptFormat.Granularities = []
+            for value in values {
+                switch try text("timestamp_granularities", value) {
+                case "segment": granularities.insert(.segment)
+                case "word": granularities.insert(.word)
+                default:
+                    throw .invalidParameter(
+                        "timestamp_granularities", "'\(value.prefix(40))' is not a timestamp granularity: use 'segment' or 'word'"
+                    )
+                }
+            }
+            if granularities.contains(.word) {
+                guard format == .verboseJSON else {
+                    throw .invalidParameter(
+                        "timestamp_granularities", "timestamp_granularities[]=word requires response_format 'verbose_json'"
+                    )
+                }
+                guard EngineCapabilities.wordTimestamps else {
+                    throw .invalidParameter(
+                        "timestamp_granularities", "word timestamps are not supported yet: use timestamp_granularities[]=segment"
+                    )
+                }
+            }
+            return granularities.isEmpty ? .segment : granularities
+        }
+
+        func bool(_ name: String, _ value: String?) throws(OpenAIError) -> Bool {
+            guard let value = try text(name, value)?.trimmingCharacters(in: .whitespaces).lowercased(), !value.isEmpty else { return false }
+            switch value {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw .invalidParameter(name, "'\(name)' must be true or false")
+            }
+        }
+    }
+}
+
+extension TranscriptionOptions {
+    /// OpenAI's `temperature` as a fallback schedule: 0 tries 0, 0.2 … 1.0 in turn; t > 0 starts at t and rises by 0.2 to 1.0.
+    /// - Parameter temperature: the request's temperature in [0, 1].
+    /// - Returns: the temperatures to try, in order.
+    public static func temperatures(openAITemperature temperature: Float) -> [Float] {
+        var temperatures: [Float] = []
+        var next = max(0, min(1, temperature))
+        while next <= 1.0001 {
+            temperatures.append((next * 100).rounded() / 100)
+            next += 0.2
+        }
+        return temperatures
+    }
+}
