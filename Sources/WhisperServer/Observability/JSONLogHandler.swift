@@ -115,6 +115,11 @@ public struct JSONLogHandler: LogHandler {
         )
     }
 
+    /// Bootstraps `LoggingSystem` from ``ObservabilitySettings`` (format and level). Call once per process.
+    public static func bootstrap(_ settings: ObservabilitySettings, metadataProvider: Logger.MetadataProvider? = nil) {
+        bootstrap(format: settings.logFormat, level: settings.logLevel, metadataProvider: metadataProvider)
+    }
+
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
