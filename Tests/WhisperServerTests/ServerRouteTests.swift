@@ -171,7 +171,7 @@ import WhisperEngine
         ([("language", "klingon")], "language"),
         ([("timestamp_granularities[]", "sentence")], "timestamp_granularities"),
         ([("timestamp_granularities[]", "word")], "timestamp_granularities"),
-        ([("response_format", "verbose_json"), ("timestamp_granularities[]", "word")], "timestamp_granularities"),
+        ([("response_format", "json"), ("timestamp_granularities[]", "word")], "timestamp_granularities"),
         ([("stream", "maybe")], "stream"),
         ([("model", String(repeating: "m", count: 5000))], "model"),
         ([("prompt", String(repeating: "p", count: 20000))], "prompt"),
@@ -413,7 +413,11 @@ import WhisperEngine
 
     /// The JSON objects of `data:` lines, `[DONE]` excluded.
     static func events(_ response: TestResponse) throws -> [[String: Any]] {
-        try String(buffer: response.body).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }.map { event in
+        try events(response.body)
+    }
+
+    static func events(_ body: ByteBuffer) throws -> [[String: Any]] {
+        try String(buffer: body).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }.map { event in
             try #require(try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as? [String: Any])
         }
     }

@@ -137,7 +137,21 @@ enum ServerTest {
 
     /// Decodes a JSON object body.
     static func object(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+        try object(response.body)
+    }
+
+    /// Decodes a JSON object body of a live client's response.
+    static func object(_ response: TestClient.Response) throws -> [String: Any] {
+        try object(response.body ?? ByteBuffer())
+    }
+
+    static func object(_ body: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])
+    }
+
+    /// Decodes an OpenAI error body of a live client's response.
+    static func error(_ response: TestClient.Response) throws -> OpenAIError.ErrorBody.Detail {
+        try JSONDecoder().decode(OpenAIError.ErrorBody.self, from: Data(buffer: response.body ?? ByteBuffer())).error
     }
 }
 

@@ -48,6 +48,13 @@ public struct OpenAIError: HTTPResponseError, Sendable, CustomStringConvertible 
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBytes)))
     }
 
+    /// The same error, telling the client that the connection closes after it.
+    public func closingConnection() -> OpenAIError {
+        var headers = headers
+        headers[.connection] = "close"
+        return OpenAIError(status: status, message: message, type: type, param: param, code: code, headers: headers)
+    }
+
     /// The JSON body as bytes.
     public var jsonBytes: [UInt8] {
         let encoder = JSONEncoder()

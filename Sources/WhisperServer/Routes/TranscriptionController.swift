@@ -35,14 +35,24 @@ struct TranscriptionController<Context: RequestContext> {
         }
         let transcription = try parse(body, kind: kind, task: task, chat: chat)
 
+        // Work is cancelled when the client goes away: Hummingbird watches the connection's input for that, which ends
+        // the connection after the response, so the response says so and clients open a new one for their next request.
+        var response: Response
         if transcription.stream {
             let (events, ticket) = try await service.startStreaming(transcription, arrival: arrival)
-            return TranscriptionEventStream.response(events: events, ticket: ticket, request: request, transcription: transcription)
+            response = TranscriptionEventStream.response(events: events, ticket: ticket, request: request, transcription: transcription)
+        } else {
+            do {
+                let outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await service.transcribe(transcription, arrival: arrival)
+                }
+                response = TranscriptionResponse.make(outcome, for: transcription)
+            } catch {
+                throw OpenAIError.from(error).closingConnection()
+            }
         }
-        let outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await service.transcribe(transcription, arrival: arrival)
-        }
-        return TranscriptionResponse.make(outcome, for: transcription)
+        response.headers[.connection] = "close"
+        return response
     }
 
     private func parse(_ body: ByteBuffer, kind: MediaKind, task: TranscriptionTask, chat: Bool) throws(OpenAIError) -> TranscriptionRequest {

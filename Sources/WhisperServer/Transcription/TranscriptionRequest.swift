@@ -47,11 +47,6 @@ public struct TranscriptionRequest: Sendable {
     public static let defaultModelName = "whisper-1"
 }
 
-/// Whether the engine computes word timings yet; until it does, `timestamp_granularities[]=word` is refused.
-enum EngineCapabilities {
-    static let wordTimestamps = false
-}
-
 extension TranscriptionRequest {
     /// Parses and checks the request's optional text parameters (shared by all dialects).
     struct Fields {
@@ -120,17 +115,10 @@ extension TranscriptionRequest {
                     )
                 }
             }
-            if granularities.contains(.word) {
-                guard format == .verboseJSON else {
-                    throw .invalidParameter(
-                        "timestamp_granularities", "timestamp_granularities[]=word requires response_format 'verbose_json'"
-                    )
-                }
-                guard EngineCapabilities.wordTimestamps else {
-                    throw .invalidParameter(
-                        "timestamp_granularities", "word timestamps are not supported yet: use timestamp_granularities[]=segment"
-                    )
-                }
+            if granularities.contains(.word) && format != .verboseJSON {
+                throw .invalidParameter(
+                    "timestamp_granularities", "timestamp_granularities[]=word requires response_format 'verbose_json'"
+                )
             }
             return granularities.isEmpty ? .segment : granularities
         }
