@@ -433,3 +433,31 @@ import WhisperEngine
         }
     }
 }
+
+extension ServerRouteTests {
+    /// An error that writes its own response, like the security middleware's rejections.
+    struct OwnResponseError: HTTPResponseError {
+        var status: HTTPResponse.Status { .unauthorized }
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            Response(status: status, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "own body")))
+        }
+    }
+
+    @Test func errorsWithTheirOwnResponsePassThrough() async throws {
+        let router = Router(context: WhisperRequestContext.self)
+        router.add(middleware: OpenAIErrorMiddleware())
+        router.get("own") { _, _ -> String in throw OwnResponseError() }
+        router.get("unknown") { _, _ -> String in throw CancellationError() }
+        router.get("bytes") { _, _ -> String in throw NIOTooManyBytesError(maxBytes: 1) }
+        try await Application(router: router).test(.router) { client in
+            let own = try await client.execute(uri: "/own", method: .get)
+            #expect(own.status == .unauthorized)
+            #expect(String(buffer: own.body) == "own body")
+            let bytes = try await client.execute(uri: "/bytes", method: .get)
+            #expect(bytes.status == .contentTooLarge)
+            #expect(try ServerTest.error(bytes).code == "request_too_large")
+            let unknown = try await client.execute(uri: "/unknown", method: .get)
+            #expect(try ServerTest.error(unknown).code == "cancelled")
+        }
+    }
+}

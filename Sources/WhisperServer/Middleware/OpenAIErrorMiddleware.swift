@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Answers every error, including unknown routes and unexpected failures, in OpenAI's error shape.
 ///
@@ -12,6 +13,9 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw OpenAIError(
                 status: .notFound, message: "unknown endpoint: \(request.method) \(request.uri.path.prefix(200))", code: "unknown_url"
             )
+        } catch let error as any HTTPResponseError where !(error is OpenAIError || error is HTTPError || error is NIOTooManyBytesError) {
+            // Errors that write their own response (e.g. the security middleware's rejections) pass through unchanged.
+            throw error
         } catch {
             let mapped = OpenAIError.from(error)
             if mapped.status == .internalServerError && mapped.code == OpenAIError.internalError.code {
