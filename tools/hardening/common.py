@@ -156,21 +156,21 @@ def alive(pid):
         return False
 
 
-def peak_rss_mb(pid):
-    """VmHWM (peak resident set) of the process, in MiB."""
+def status_mb(pid, field):
+    """A memory figure from /proc/PID/status in MiB: VmHWM is the peak resident set, VmRSS the current one."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid):
+    return status_mb(pid, "VmHWM")
 
 
 def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return status_mb(pid, "VmRSS")
 
 
 def multipart(fields, files=(), boundary="hardeningboundary7MA4YWxk"):

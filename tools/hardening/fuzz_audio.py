@@ -67,8 +67,8 @@ def mutate(rng, data, force_short):
             i = rng.randrange(len(data))
             data[i:i + rng.randint(1, 512)] = b"\x00" * min(512, len(data) - i)
     if force_short:
-        del data[rng.randint(0, 1500):]
-        kinds.append("cut<1500B")
+        del data[rng.randint(0, 300):]
+        kinds.append("cut<300B")
     return bytes(data), "+".join(kinds)
 
 
