@@ -73,9 +73,10 @@ def mutate(rng, data, force_short):
 
 
 def main():
-    args = parse_args(__doc__, lambda p: (p.add_argument("--count", type=int, default=0), p.add_argument("--decode-cap", type=int, default=0)))
+    args = parse_args(__doc__, lambda p: (p.add_argument("--count", type=int, default=0), p.add_argument("--decode-cap", type=int, default=0),
+                                          p.add_argument("--budget", type=float, default=0, help="seconds before sending stops")))
     count = args.count or (20000 if args.long else 2000)
-    decode_cap = args.decode_cap or (2000 if args.long else 40)
+    decode_cap = args.decode_cap or (2000 if args.long else 12)
     results = Results(args.results, "audio-fuzz")
     print(f"== (b) audio fuzzing: {count} mutants, at most ~{decode_cap} allowed to reach the model", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
@@ -96,11 +97,11 @@ def main():
         nonlocal slowest, unanswered, decoded, next_index
         while True:
             with lock:
-                if next_index >= count:
+                if next_index >= count or time.monotonic() > stop_at:
                     return
                 index = next_index
                 next_index += 1
-                force_short = decoded >= decode_cap or random.Random(args.seed * 7919 + index).random() < 0.9
+                force_short = decoded >= decode_cap or random.Random(args.seed * 7919 + index).random() < (0.5 if args.long else 0.95)
             rng = random.Random(args.seed * 1_000_003 + index)
             name, ctype, data = bases[rng.randrange(len(bases))]
             mutant, how = mutate(rng, data, force_short)
@@ -136,6 +137,7 @@ def main():
                     bad.append((index, description, problem))
 
     started = time.monotonic()
+    stop_at = started + (args.budget or (3600 if args.long else 200))
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
         t.start()
