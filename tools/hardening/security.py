@@ -63,7 +63,7 @@ def main():
                 if path and (".." in path or not (path.startswith(models) or path in nss or path.startswith("/proc/") or path.startswith("/sys/"))):
                     outside.append(line)
         results.record("no file access outside the models directory during the probes (strace)", not outside,
-                       f"{len(lines)} file syscalls traced; suspicious: {outside[:3]}", inputs=len(lines))
+                       f"{len(lines)} file syscalls traced; suspicious: {outside[:3]}", inputs=0)
     else:
         print("    strace not installed: file-access tracing skipped")
 
@@ -92,7 +92,7 @@ def main():
         for needle in FORBIDDEN_IN_MESSAGES + ("Fatal error", "Swift/", "stack trace"):
             if needle in text:
                 path_leaks.append(f"{response.status}: {text[:120]}")
-    results.record("error messages contain no filesystem paths", not path_leaks, "; ".join(path_leaks[:3]) or "clean", inputs=len(responses))
+    results.record("error messages contain no filesystem paths", not path_leaks, "; ".join(path_leaks[:3]) or "clean", inputs=0)
     results.record("server alive", alive(args.pid) and health(args.host, args.port)[0])
 
 

@@ -14,7 +14,7 @@ for row in rows:
             figures[f"{row['category']}.{key}"] = row[key]
 
 print()
-print(f"{'category':<12} {'checks':>6} {'passed':>6} {'failed':>6} {'inputs':>7}")
+print(f"{'category':<12} {'checks':>6} {'passed':>6} {'failed':>6} {'inputs':>7}  (inputs: requests/connections sent)")
 print("-" * 42)
 for category, items in by_category.items():
     passed = sum(r["ok"] for r in items)
