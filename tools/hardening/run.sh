@@ -3,7 +3,7 @@
 #
 #   tools/hardening/run.sh [BINARY] [--long] [--only malformed,fuzz,slow,overload,security,faults]
 #
-# BINARY defaults to .build/release/whisper-server. CI mode (default) is bounded (~6 minutes on 2 cores);
+# BINARY defaults to .build/release/whisper-server. CI mode (default) is bounded (about 3 minutes on 2 cores);
 # --long raises counts and durations. Needs python3 (stdlib only), ffmpeg, curl, models/tiny.en; strace optional.
 # Prints a summary table and ends with `N passed, M failed`; exits non-zero when a check failed.
 set -uo pipefail
@@ -17,7 +17,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --long) long="--long" ;;
         --only) only="$2"; shift ;;
-        -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,8p "$0"; exit 0 ;;
         *) binary="$1" ;;
     esac
     shift

@@ -2,6 +2,7 @@
 with strace when available); response headers carry no server internals; error messages carry no filesystem paths.
 """
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -54,7 +55,8 @@ def main():
         tracer.wait(timeout=10)
         with open(trace_path, errors="replace") as f:
             lines = f.read().splitlines()
-        import os, re as _re
+        os.remove(trace_path)
+        import re as _re
         models = os.path.realpath(args.models_dir)
         nss = {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"}  # owner look-ups by FileManager.attributesOfItem
         outside = []
