@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8084
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: serve test deps model model-base build bench clean
+.PHONY: serve test deps model model-base build hardening bench clean
 
 serve: deps model build
 	.build/release/whisper-server serve --host $(HOST) --port $(PORT) --models-dir $(MODELS_DIR)
@@ -23,7 +23,6 @@ test: deps model model-base
 	swift build $(SWIFT_FLAGS) --build-tests
 	@status=0; \
 	WHISPER_SERVER_BIN=.build/release/whisper-server Tests/SDK/run.sh || status=1; \
-	if [ -x tools/hardening/run.sh ]; then tools/hardening/run.sh .build/release/whisper-server || status=1; fi; \
 	swift test $(SWIFT_FLAGS) --skip-build || status=1; \
 	exit $$status
 
@@ -67,6 +66,10 @@ $(BASE_MODEL_DIR)/model.bin:
 
 build:
 	swift build $(SWIFT_FLAGS) --product whisper-server
+
+## The hardening campaign (issue 6): malformed requests, audio fuzzing, slow clients, overload, security, faults.
+hardening: deps model build
+	tools/hardening/run.sh .build/release/whisper-server
 
 bench: deps model build
 	tools/bench.sh Tests/Fixtures/speech/long-form.flac
