@@ -22,14 +22,18 @@ extension LiveServerTests {
     /// A transcription request whose fake inference takes `seconds`.
     static func request(sleep seconds: Double, model: String = "whisper-1") -> TestClient.Request {
         TestClient.Request(
-            "/v1/audio/transcriptions", method: .post, headers: ServerTest.formHeaders,
+            "/v1/audio/transcriptions", method: .post, authority: "localhost", headers: ServerTest.formHeaders,
             body: ServerTest.form([("model", model), ("prompt", "sleep:\(seconds)")], file: ServerTest.wav(seconds: 0.5))
         )
     }
 
     /// Sends a request on its own connection.
     static func send(_ request: TestClient.Request, port: Int, timeout: Duration = .seconds(30)) async throws -> TestClient.Response {
-        try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: timeout)) { client in
+        var withHost = request
+        // Like every real HTTP/1.1 client, send a Host (the server answers 400 to hosts not on its allow-list).
+        if withHost.head.authority == nil { withHost.head.authority = "127.0.0.1:\(port)" }
+        let request = withHost
+        return try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: timeout)) { client in
             try await client.execute(request)
         }
     }

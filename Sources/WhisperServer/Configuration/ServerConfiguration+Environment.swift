@@ -6,12 +6,28 @@ extension ServerConfiguration {
         "WHISPER_HOST", "WHISPER_PORT", "WHISPER_MODELS_DIR", "WHISPER_DEFAULT_MODEL", "WHISPER_MODEL_ALIASES",
         "WHISPER_WORKERS", "WHISPER_QUEUE_SIZE", "WHISPER_REQUEST_TIMEOUT", "WHISPER_MAX_UPLOAD_MB",
         "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_TTL", "WHISPER_PRELOAD", "WHISPER_MAX_AUDIO_SECONDS",
+        "WHISPER_MIN_AUDIO_SECONDS", "WHISPER_DECODE_TIMEOUT", "WHISPER_NORMALIZE_PEAK", "WHISPER_TRIM_SILENCE_DB",
+        "WHISPER_API_KEYS_FILE", "WHISPER_API_KEYS", "WHISPER_ALLOW_UNAUTHENTICATED", "WHISPER_PROTECT_METRICS",
+        "WHISPER_RATE_LIMIT_REQUESTS", "WHISPER_RATE_LIMIT_AUDIO_SECONDS", "WHISPER_RATE_LIMIT_WINDOW",
+        "WHISPER_ALLOWED_HOSTS", "WHISPER_TRUSTED_PROXIES", "WHISPER_CORS_ORIGINS", "WHISPER_LOG_FORMAT", "WHISPER_LOG_LEVEL",
+        "WHISPER_ACCESS_LOG", "WHISPER_METRICS", "WHISPER_SHUTDOWN_GRACE_SECONDS",
     ]
 
     /// Overrides settings with the `WHISPER_*` variables present in `environment`.
     /// - Parameter environment: variables, usually `ProcessInfo.processInfo.environment`.
     /// - Throws: ``ValidationError`` listing every variable whose value does not parse.
     public mutating func applyEnvironment(_ environment: [String: String]) throws(ValidationError) {
+        var problems: [String] = []
+        applyEnvironment(environment, problems: &problems)
+        if !problems.isEmpty { throw ValidationError(problems: problems) }
+    }
+
+    /// Overrides settings with the `WHISPER_*` variables present in `environment`, appending a problem for each value that does not parse.
+    /// - Parameters:
+    ///   - environment: variables (or a config file's keys translated by ``fileEnvironment(json:source:)``).
+    ///   - problems: where unparsable values are reported.
+    ///   - source: prefix for the problems, e.g. the config file's path; `nil` for the environment.
+    public mutating func applyEnvironment(_ environment: [String: String], problems: inout [String], source: String? = nil) {
         var reader = EnvironmentReader(environment: environment)
         reader.read("WHISPER_HOST", into: &http.host)
         reader.read("WHISPER_PORT", into: &http.port)
@@ -28,7 +44,74 @@ extension ServerConfiguration {
         reader.readOptional("WHISPER_MAX_UPLOAD_MB", into: &megabytes)
         if let megabytes { limits.maxUploadBytes = Self.bytes(megabytes: megabytes) }
         reader.read("WHISPER_MAX_AUDIO_SECONDS", into: &limits.maxAudioSeconds)
-        if !reader.problems.isEmpty { throw ValidationError(problems: reader.problems) }
+        reader.read("WHISPER_MIN_AUDIO_SECONDS", into: &limits.minAudioSeconds)
+        reader.read("WHISPER_DECODE_TIMEOUT", into: &limits.decodeTimeout)
+        reader.read("WHISPER_NORMALIZE_PEAK", into: &preprocessing.normalizePeak)
+        reader.readOptional("WHISPER_TRIM_SILENCE_DB", into: &preprocessing.trimSilenceThresholdDB)
+        reader.readOptional("WHISPER_API_KEYS_FILE", into: &security.apiKeysFile)
+        reader.readOptional("WHISPER_API_KEYS", into: &security.apiKeys)
+        reader.read("WHISPER_ALLOW_UNAUTHENTICATED", into: &security.allowUnauthenticated)
+        reader.read("WHISPER_PROTECT_METRICS", into: &security.protectMetrics)
+        reader.readOptional("WHISPER_RATE_LIMIT_REQUESTS", into: &security.rateLimitRequests)
+        reader.readOptional("WHISPER_RATE_LIMIT_AUDIO_SECONDS", into: &security.rateLimitAudioSeconds)
+        reader.read("WHISPER_RATE_LIMIT_WINDOW", into: &security.rateLimitWindowSeconds)
+        reader.readList("WHISPER_ALLOWED_HOSTS", into: &security.allowedHosts)
+        reader.readList("WHISPER_TRUSTED_PROXIES", into: &security.trustedProxies)
+        reader.readList("WHISPER_CORS_ORIGINS", into: &security.cors.origins)
+        if let text = environment["WHISPER_LOG_FORMAT"] {
+            if let format = LogFormat(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) {
+                observability.logFormat = format
+            } else {
+                reader.problems.append("WHISPER_LOG_FORMAT=\(text) is not json, text or auto")
+            }
+        }
+        if let text = environment["WHISPER_LOG_LEVEL"] {
+            if let level = ObservabilitySettings.parseLogLevel(text) {
+                observability.logLevel = level
+            } else {
+                reader.problems.append("WHISPER_LOG_LEVEL=\(text) is not a log level (trace, debug, info, notice, warning, error, critical)")
+            }
+        }
+        reader.read("WHISPER_ACCESS_LOG", into: &observability.accessLog)
+        reader.read("WHISPER_METRICS", into: &observability.metricsEnabled)
+        reader.read("WHISPER_SHUTDOWN_GRACE_SECONDS", into: &lifecycle.shutdownGraceSeconds)
+        for problem in reader.problems {
+            problems.append(source.map { "\($0): \(problem)" } ?? problem)
+        }
+    }
+
+    /// The config-file key of an environment variable: the name without `WHISPER_`, lower-cased (`WHISPER_MAX_UPLOAD_MB` → `max_upload_mb`).
+    public static func fileKey(forEnvironmentVariable name: String) -> String {
+        String(name.dropFirst("WHISPER_".count)).lowercased()
+    }
+
+    /// Reads a JSON config file into the environment variables its keys stand for.
+    ///
+    /// The file is one JSON object whose keys are the environment variables' names without `WHISPER_`, lower-cased
+    /// (`{"port": 9000, "api_keys_file": "/etc/whisper/keys", "allowed_hosts": ["api.example.com"]}`). Values are
+    /// strings, numbers, booleans, or arrays for lists (joined with commas) and `model_aliases` may be an object.
+    /// - Parameters:
+    ///   - data: the file's bytes.
+    ///   - source: the file's path, for the problems.
+    ///   - problems: where unknown keys and unusable values are reported.
+    /// - Returns: `WHISPER_*` name → value, to apply with ``applyEnvironment(_:problems:source:)``.
+    public static func fileEnvironment(json data: Data, source: String, problems: inout [String]) -> [String: String] {
+        guard let object = try? JSONDecoder().decode([String: ConfigFileValue].self, from: data) else {
+            problems.append("\(source): not a JSON object of settings ({\"port\": 8084, …})")
+            return [:]
+        }
+        let known = Dictionary(
+            uniqueKeysWithValues: environmentVariables.map { (fileKey(forEnvironmentVariable: $0), $0) }
+        )
+        var environment: [String: String] = [:]
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard let name = known[key] else {
+                problems.append("\(source): unknown key '\(key)' (keys are the WHISPER_* variable names without WHISPER_, lower-cased)")
+                continue
+            }
+            environment[name] = value.text
+        }
+        return environment
     }
 
     /// Mebibytes (as given on the command line) to bytes.
@@ -46,6 +129,28 @@ extension ServerConfiguration {
             aliases[parts[0]] = parts[1]
         }
         return aliases
+    }
+}
+
+/// A value in the JSON config file, as the text its environment variable would hold.
+private struct ConfigFileValue: Decodable {
+    let text: String
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let flag = try? container.decode(Bool.self) {
+            text = flag ? "true" : "false"
+        } else if let number = try? container.decode(Double.self) {
+            text = number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+        } else if let string = try? container.decode(String.self) {
+            text = string
+        } else if let list = try? container.decode([ConfigFileValue].self) {
+            text = list.map(\.text).joined(separator: ",")
+        } else if let map = try? container.decode([String: ConfigFileValue].self) {
+            text = map.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.text)" }.joined(separator: ",")
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a string, number, boolean, list or object")
+        }
     }
 }
 
@@ -76,6 +181,11 @@ private struct EnvironmentReader {
         } else {
             problems.append("\(name)=\(text) is not a valid \(Value.self)")
         }
+    }
+
+    mutating func readList(_ name: String, into list: inout [String]) {
+        guard let text = environment[name] else { return }
+        list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     mutating func readAliases(_ name: String, into aliases: inout [String: String]) {

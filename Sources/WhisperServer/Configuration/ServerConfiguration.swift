@@ -93,11 +93,23 @@ public struct ServerConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// Shutdown behaviour.
+    public struct Lifecycle: Sendable, Equatable {
+        /// Seconds in-flight requests get to finish after SIGTERM/SIGINT before they are cancelled. Default: 30.
+        public var shutdownGraceSeconds: Double = 30
+        public init() {}
+    }
+
     public var http = HTTP()
     public var models = Models()
     public var inference = Inference()
     public var limits = Limits()
     public var preprocessing = Preprocessing()
+    /// API keys, rate limits, trusted proxies and hosts, CORS.
+    public var security = SecuritySettings()
+    /// Log format and level, access log, metrics.
+    public var observability = ObservabilitySettings()
+    public var lifecycle = Lifecycle()
 
     /// The defaults documented on each setting.
     public init() {}
@@ -108,27 +120,56 @@ extension ServerConfiguration {
     public struct ValidationError: Error, Sendable, CustomStringConvertible {
         /// One line per problem.
         public let problems: [String]
-        public var description: String { "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
+        public init(problems: [String]) { self.problems = problems }
+        public var description: String { ConfigurationValidationError(problems: problems).description }
     }
 
-    /// Every problem with the values, empty when they can be served.
+    /// Every problem with the values, empty when they can be served (syntax and bounds; no file-system checks).
+    ///
+    /// Each message starts with the setting's flag and environment variable, e.g. `--port/WHISPER_PORT: …`.
     public var problems: [String] {
-        var problems: [String] = []
-        if http.host.isEmpty { problems.append("host must not be empty") }
-        if !(0...65535).contains(http.port) { problems.append("port \(http.port) is outside 0…65535") }
-        if models.defaultModel.isEmpty { problems.append("default model must not be empty") }
-        if models.maxLoaded < 1 { problems.append("max loaded models must be at least 1 (got \(models.maxLoaded))") }
-        if let ttl = models.idleTTL, !(ttl > 0) { problems.append("model idle TTL must be positive seconds (got \(ttl))") }
-        if !(1...256).contains(inference.workers) { problems.append("workers must be within 1…256 (got \(inference.workers))") }
-        if !(0...100_000).contains(inference.queueSize) { problems.append("queue size must be within 0…100000 (got \(inference.queueSize))") }
-        if !(inference.requestTimeout > 0) { problems.append("request timeout must be positive seconds (got \(inference.requestTimeout))") }
-        if !(1024...(2 * 1024 * 1024 * 1024)).contains(limits.maxUploadBytes) {
-            problems.append("max upload must be within 1 KiB…2 GiB (got \(limits.maxUploadBytes) bytes)")
+        var check = ConfigurationValidator()
+        check.checkHost(http.host, setting: "--host/WHISPER_HOST")
+        check.checkPort(http.port, setting: "--port/WHISPER_PORT", allowEphemeral: true)
+        check.require(!models.directory.isEmpty, "--models-dir/WHISPER_MODELS_DIR: must not be empty")
+        check.require(!models.defaultModel.isEmpty, "--default-model/WHISPER_DEFAULT_MODEL: must not be empty")
+        check.require(models.maxLoaded >= 1, "--max-loaded-models/WHISPER_MAX_LOADED_MODELS: must be at least 1 (got \(models.maxLoaded))")
+        if let ttl = models.idleTTL { check.checkPositive(ttl, setting: "--model-idle-ttl/WHISPER_MODEL_IDLE_TTL") }
+        check.checkRange(inference.workers, 1...256, setting: "--workers/WHISPER_WORKERS")
+        check.checkRange(inference.queueSize, 0...100_000, setting: "--queue-size/WHISPER_QUEUE_SIZE")
+        check.checkRange(inference.requestTimeout, 0.001...86_400, setting: "--request-timeout/WHISPER_REQUEST_TIMEOUT")
+        check.require(
+            (1024...(2 * 1024 * 1024 * 1024)).contains(limits.maxUploadBytes),
+            "--max-upload-mb/WHISPER_MAX_UPLOAD_MB: must be within 1 KiB…2 GiB (got \(limits.maxUploadBytes) bytes)"
+        )
+        check.require(limits.maxTextFieldBytes >= 64, "max text field must be at least 64 bytes")
+        check.checkRange(limits.minAudioSeconds, 0...3600, setting: "--min-audio-seconds/WHISPER_MIN_AUDIO_SECONDS")
+        check.require(
+            limits.maxAudioSeconds.isFinite && limits.maxAudioSeconds > limits.minAudioSeconds,
+            "--max-audio-seconds/WHISPER_MAX_AUDIO_SECONDS: must exceed the minimum audio seconds (got \(limits.maxAudioSeconds))"
+        )
+        check.checkRange(limits.decodeTimeout, 0.001...86_400, setting: "--decode-timeout/WHISPER_DECODE_TIMEOUT")
+        if let threshold = preprocessing.trimSilenceThresholdDB {
+            check.checkRange(Double(threshold), 1...120, setting: "--trim-silence-db/WHISPER_TRIM_SILENCE_DB")
         }
-        if limits.maxTextFieldBytes < 64 { problems.append("max text field must be at least 64 bytes") }
-        if !(limits.maxAudioSeconds > limits.minAudioSeconds) { problems.append("max audio seconds must exceed min audio seconds") }
-        if !(limits.decodeTimeout > 0) { problems.append("decode timeout must be positive seconds") }
-        return problems
+        check.checkRange(lifecycle.shutdownGraceSeconds, 0...3600, setting: "--shutdown-grace-seconds/WHISPER_SHUTDOWN_GRACE_SECONDS")
+        check.validate(security, bindHost: http.host)
+        check.validate(observability)
+        return check.problems
+    }
+
+    /// ``problems`` plus what the file system says: the models directory is readable and holds the default model.
+    public var startupProblems: [String] {
+        var check = ConfigurationValidator()
+        check.checkReadableDirectory(models.directory, setting: "--models-dir/WHISPER_MODELS_DIR")
+        if check.problems.isEmpty, !models.defaultModel.isEmpty {
+            let registry = ModelRegistry.scan(directory: URL(fileURLWithPath: models.directory, isDirectory: true), aliases: models.allAliases)
+            check.require(
+                registry.resolve(models.defaultModel) != nil,
+                "--default-model/WHISPER_DEFAULT_MODEL: model '\(models.defaultModel)' is not in '\(models.directory)'"
+            )
+        }
+        return problems + check.problems
     }
 
     /// Throws ``ValidationError`` listing every problem, if there is any.

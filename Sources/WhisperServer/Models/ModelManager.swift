@@ -45,6 +45,7 @@ public actor ModelManager: Service {
     private let loader: any SpeechModelLoading
     private let threadPool: NIOThreadPool
     private let logger: Logger
+    private let metrics: WhisperMetrics?
     private let directory: URL
     private var registry: ModelRegistry
     private var lastScan: ContinuousClock.Instant
@@ -57,10 +58,12 @@ public actor ModelManager: Service {
     ///   - loader: how a model directory becomes a model.
     ///   - threadPool: where blocking loads run.
     ///   - logger: for loads and unloads.
+    ///   - metrics: where models loaded and load times are recorded, or `nil`.
     public init(
         configuration: ServerConfiguration.Models, loader: any SpeechModelLoading = WhisperModelLoader(),
-        threadPool: NIOThreadPool = .singleton, logger: Logger
+        threadPool: NIOThreadPool = .singleton, logger: Logger, metrics: WhisperMetrics? = nil
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.loader = loader
         self.threadPool = threadPool
@@ -176,11 +179,13 @@ public actor ModelManager: Service {
             if case .loading(_, let count) = slots[entry.id] { waiters = count }
             slots[entry.id] = .loaded(Loaded(model: model, inUse: waiters, lastUsed: .now))
             capabilities[entry.id] = model.capabilities
+            metrics?.recordModelLoad(seconds: (ContinuousClock.now - start).seconds, model: entry.id)
             logger.info(
                 "loaded model",
                 metadata: ["model.id": "\(entry.id)", "model.load_seconds": "\((ContinuousClock.now - start).seconds)"]
             )
             evictOverCapacity()
+            recordModelsLoaded()
             return model
         } catch {
             slots[entry.id] = nil
@@ -218,6 +223,11 @@ public actor ModelManager: Service {
     private func unload(_ id: String, reason: String) {
         slots[id] = nil
         logger.info("unloaded model", metadata: ["model.id": "\(id)", "reason": "\(reason)"])
+        recordModelsLoaded()
+    }
+
+    private func recordModelsLoaded() {
+        metrics?.setModelsLoaded(loadedIDs().count)
     }
 
     // MARK: Service

@@ -4,9 +4,14 @@ import WhisperEngine
 
 /// `POST /v1/audio/transcriptions`, `POST /v1/audio/translations` (OpenAI's multipart form, or the original server's
 /// JSON dialect on the same paths) and `POST /v1/chat/completions` with an `input_audio` part.
-struct TranscriptionController<Context: RequestContext> {
+///
+/// The handler records the model and the decoded audio's duration in the request's annotations (for the access log) and
+/// charges the audio to the client's rate-limit bucket.
+struct TranscriptionController<Context: AnnotatedRequestContext> {
     let service: TranscriptionService
     let limits: ServerConfiguration.Limits
+    /// The rate limiter whose audio-seconds budget decoded audio is charged to, or `nil`.
+    let limiter: RateLimiter?
 
     func addRoutes(to router: RouterGroup<Context>) {
         router.post("audio/transcriptions") { request, context in
@@ -37,22 +42,44 @@ struct TranscriptionController<Context: RequestContext> {
 
         // Work is cancelled when the client goes away: Hummingbird watches the connection's input for that, which ends
         // the connection after the response, so the response says so and clients open a new one for their next request.
+        let annotations = context.annotations
+        let onDecoded: TranscriptionService.DecodedHandler = { modelID, seconds in
+            annotations.model = modelID
+            annotations.audioSeconds = seconds
+        }
         var response: Response
         if transcription.stream {
-            let (events, ticket) = try await service.startStreaming(transcription, arrival: arrival)
-            response = TranscriptionEventStream.response(events: events, ticket: ticket, request: request, transcription: transcription)
+            let started: (events: AsyncStream<TranscriptionService.Event>, ticket: InferenceScheduler.Ticket)
+            do {
+                started = try await service.startStreaming(transcription, arrival: arrival, onDecoded: onDecoded)
+            } catch {
+                await chargeAudio(annotations)
+                throw error
+            }
+            await chargeAudio(annotations)
+            response = TranscriptionEventStream.response(
+                events: started.events, ticket: started.ticket, request: request, transcription: transcription
+            )
         } else {
             do {
                 let outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    try await service.transcribe(transcription, arrival: arrival)
+                    try await service.transcribe(transcription, arrival: arrival, onDecoded: onDecoded)
                 }
+                await chargeAudio(annotations)
                 response = TranscriptionResponse.make(outcome, for: transcription)
             } catch {
+                await chargeAudio(annotations)
                 throw OpenAIError.from(error).closingConnection()
             }
         }
         response.headers[.connection] = "close"
         return response
+    }
+
+    /// Charges decoded audio to the client's audio-seconds budget (nothing when the audio was never decoded).
+    private func chargeAudio(_ annotations: RequestAnnotations) async {
+        guard let limiter, let identity = annotations.rateLimitIdentity, let seconds = annotations.audioSeconds else { return }
+        _ = await limiter.chargeAudio(identity: identity, seconds: seconds)
     }
 
     private func parse(_ body: ByteBuffer, kind: MediaKind, task: TranscriptionTask, chat: Bool) throws(OpenAIError) -> TranscriptionRequest {

@@ -44,13 +44,19 @@ public final class InferenceScheduler: Service, Sendable {
     private let pool: NIOThreadPool
     private let timerLoop: any EventLoop
     private let state = Mutex(State())
+    private let metrics: WhisperMetrics?
 
     /// Creates a scheduler and starts its worker threads.
     /// - Parameters:
     ///   - workers: jobs run at once, each on its own thread.
     ///   - queueSize: jobs allowed to wait.
     ///   - eventLoopGroup: where deadline timers fire.
-    public init(workers: Int, queueSize: Int, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    ///   - metrics: where queue depth and queue wait are recorded, or `nil`.
+    public init(
+        workers: Int, queueSize: Int, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        metrics: WhisperMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.workers = max(1, workers)
         self.queueSize = max(0, queueSize)
         self.pool = NIOThreadPool(numberOfThreads: self.workers)
@@ -121,9 +127,12 @@ public final class InferenceScheduler: Service, Sendable {
         let control = InferenceJobControl(deadline: deadline)
         let once = CompleteOnce(completion)
         let pool = self.pool
+        let submitted = ContinuousClock.now
+        let metrics = self.metrics
         let job = InferenceJob(control: control, timeoutSeconds: timeoutSeconds) { [self] in
             pool.submit { _ in
                 let started = ContinuousClock.now
+                metrics?.recordQueueWait(seconds: (started - submitted).seconds)
                 var result = Result {
                     if control.isCancelled { throw CancellationError() }
                     return try work(control)
@@ -150,6 +159,7 @@ public final class InferenceScheduler: Service, Sendable {
             return nil
         }
         guard let startNow = admitted else { throw .queueFull(retryAfter: retryAfterSeconds()) }
+        if !startNow { recordQueueDepth() }
         let timer = timerLoop.scheduleTask(in: .nanoseconds(Int64(max(0, (deadline - .now).seconds) * 1e9))) { [self] in
             self.stop(job, reason: .deadline)
         }
@@ -169,6 +179,7 @@ public final class InferenceScheduler: Service, Sendable {
         guard job.control.stop(reason) else { return }
         // A waiting job leaves the queue now; a running one answers now and frees its worker when the engine stops.
         state.withLock { state in state.waiting.removeAll { $0 === job } }
+        recordQueueDepth()
         job.fail(Self.error(for: reason, timeoutSeconds: job.timeoutSeconds))
     }
 
@@ -181,7 +192,13 @@ public final class InferenceScheduler: Service, Sendable {
             }
             return state.waiting.removeFirst()
         }
+        if next != nil { recordQueueDepth() }
         next?.start()
+    }
+
+    private func recordQueueDepth() {
+        guard let metrics else { return }
+        metrics.setQueueDepth(state.withLock { $0.waiting.count })
     }
 
     private static func error(for reason: InferenceJobControl.StopReason, timeoutSeconds: Double) -> any Error {

@@ -143,14 +143,14 @@ public struct ConfigurationValidator: Sendable {
         if let requests = settings.rateLimitRequests { checkRange(requests, 0...1_000_000, setting: "--rate-limit-requests") }
         if let audio = settings.rateLimitAudioSeconds { checkRange(audio, 0...100_000_000, setting: "--rate-limit-audio-seconds") }
         checkRange(settings.rateLimitWindowSeconds, 1...86_400, setting: "--rate-limit-window")
-        for proxy in settings.trustedProxies { checkAddressRange(proxy, setting: "--trusted-proxies") }
+        for proxy in settings.trustedProxies { checkAddressRange(proxy, setting: "--trusted-proxy") }
         for host in settings.allowedHosts where host != "*" {
             let bare = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
-            require(Self.isValidHost(bare), "--allowed-hosts: '\(host)' is not a host name, IP address, '*.domain' or '*'")
+            require(Self.isValidHost(bare), "--allowed-host: '\(host)' is not a host name, IP address, '*.domain' or '*'")
         }
-        for origin in settings.cors.origins { checkOrigin(origin, setting: "--cors-origins") }
+        for origin in settings.cors.origins { checkOrigin(origin, setting: "--cors-origin") }
         if settings.cors.origins.contains("*"), settings.cors.origins.count > 1 {
-            report("--cors-origins: '*' cannot be combined with other origins")
+            report("--cors-origin: '*' cannot be combined with other origins")
         }
         let knownMethods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         for method in settings.cors.methods {

@@ -29,12 +29,18 @@ public struct TranscriptionService: Sendable {
     let models: ModelManager
     let scheduler: InferenceScheduler
     let configuration: ServerConfiguration
+    let metrics: WhisperMetrics?
+
+    /// Called on the worker once the audio is decoded, with the model id and the audio's duration in seconds.
+    public typealias DecodedHandler = @Sendable (_ modelID: String, _ audioSeconds: Double) -> Void
 
     /// Creates the service.
-    public init(models: ModelManager, scheduler: InferenceScheduler, configuration: ServerConfiguration) {
+    /// - Parameter metrics: where audio seconds, real-time factors and decode errors are recorded, or `nil`.
+    public init(models: ModelManager, scheduler: InferenceScheduler, configuration: ServerConfiguration, metrics: WhisperMetrics? = nil) {
         self.models = models
         self.scheduler = scheduler
         self.configuration = configuration
+        self.metrics = metrics
     }
 
     /// Transcribes and waits for the result; cancelling the calling task cancels the work.
@@ -42,19 +48,31 @@ public struct TranscriptionService: Sendable {
     ///   - request: the validated request.
     ///   - arrival: when the request arrived (its deadline counts from here).
     /// - Returns: the transcript and its metadata.
-    public func transcribe(_ request: TranscriptionRequest, arrival: ContinuousClock.Instant) async throws -> Outcome {
+    public func transcribe(
+        _ request: TranscriptionRequest, arrival: ContinuousClock.Instant, onDecoded: @escaping DecodedHandler = { _, _ in }
+    ) async throws -> Outcome {
         try await models.withModel(request.model) { lease in
             let options = try request.options(for: lease)
-            let work = makeWork(request: request, model: lease.model, options: options, onEvent: { _ in })
+            let work = makeWork(request: request, lease: lease, options: options, onDecoded: onDecoded, onEvent: { _ in })
             let (transcript, format) = try await scheduler.run(
                 deadline: arrival + .seconds(configuration.inference.requestTimeout),
                 timeoutSeconds: configuration.inference.requestTimeout, work
             )
-            return Outcome(
+            let outcome = Outcome(
                 transcript: transcript, modelID: lease.id, audioFormat: format,
                 processingSeconds: (ContinuousClock.now - arrival).seconds
             )
+            record(outcome)
+            return outcome
         }
+    }
+
+    /// Records a finished transcription's audio seconds and real-time factor.
+    private func record(_ outcome: Outcome) {
+        let duration = outcome.transcript.duration
+        guard let metrics, duration > 0 else { return }
+        metrics.recordAudioTranscribed(seconds: duration, model: outcome.modelID)
+        metrics.recordRealTimeFactor(outcome.processingSeconds / duration, model: outcome.modelID)
     }
 
     /// Starts a transcription whose progress arrives as events, and waits until its audio is decoded.
@@ -63,7 +81,7 @@ public struct TranscriptionService: Sendable {
     /// answer with their own status; later ones arrive as ``Event/failed(_:)``.
     /// - Returns: the remaining events and a ticket to cancel the work when the client goes away.
     public func startStreaming(
-        _ request: TranscriptionRequest, arrival: ContinuousClock.Instant
+        _ request: TranscriptionRequest, arrival: ContinuousClock.Instant, onDecoded: @escaping DecodedHandler = { _, _ in }
     ) async throws -> (events: AsyncStream<Event>, ticket: InferenceScheduler.Ticket) {
         let lease = try await models.acquire(request.model)
         let models = self.models
@@ -71,7 +89,7 @@ public struct TranscriptionService: Sendable {
         let ticket: InferenceScheduler.Ticket
         do {
             let options = try request.options(for: lease)
-            let work = makeWork(request: request, model: lease.model, options: options) { continuation.yield($0) }
+            let work = makeWork(request: request, lease: lease, options: options, onDecoded: onDecoded) { continuation.yield($0) }
             ticket = try scheduler.submit(
                 deadline: arrival + .seconds(configuration.inference.requestTimeout),
                 timeoutSeconds: configuration.inference.requestTimeout, work
@@ -82,6 +100,7 @@ public struct TranscriptionService: Sendable {
                         transcript: transcript, modelID: lease.id, audioFormat: format,
                         processingSeconds: (ContinuousClock.now - arrival).seconds
                     )
+                    record(outcome)
                     continuation.yield(.finished(outcome))
                 case .failure(let error):
                     continuation.yield(.failed(OpenAIError.from(error)))
@@ -109,8 +128,8 @@ public struct TranscriptionService: Sendable {
 
     /// The blocking work of one request, run on an inference worker.
     private func makeWork(
-        request: TranscriptionRequest, model: any SpeechModel, options: TranscriptionOptions,
-        onEvent: @escaping @Sendable (Event) -> Void
+        request: TranscriptionRequest, lease: ModelManager.Lease, options: TranscriptionOptions,
+        onDecoded: @escaping DecodedHandler, onEvent: @escaping @Sendable (Event) -> Void
     ) -> @Sendable (InferenceJobControl) throws -> (Transcript, String) {
         let limits = configuration.limits
         let preprocessing = AudioPreprocessing(
@@ -118,6 +137,9 @@ public struct TranscriptionService: Sendable {
             trimSilenceThresholdDB: configuration.preprocessing.trimSilenceThresholdDB
         )
         let audioBytes = request.audio
+        let model = lease.model
+        let modelID = lease.id
+        let metrics = self.metrics
         return { control in
             let decoder = AudioDecoder(
                 limits: AudioLimits(
@@ -131,8 +153,10 @@ public struct TranscriptionService: Sendable {
                 audio = try decoder.decode(audioBytes)
             } catch {
                 if control.isCancelled { throw CancellationError() }
+                if let error = error as? AudioDecodingError { metrics?.recordDecodeError(kind: error.kind.rawValue) }
                 throw error
             }
+            onDecoded(modelID, audio.duration)
             if control.isCancelled { throw CancellationError() }
             let (samples, offset) = preprocessing.isEnabled ? preprocessing.apply(to: audio.samples) : (audio.samples, 0)
             onEvent(.started)
