@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the official OpenAI Python SDK against a live whisper-server.
+# Runs the official OpenAI Python SDK, and the OpenAPI conformance test (every real response validated against
+# docs/openapi.json), against a live whisper-server.
 #
 #   Tests/SDK/run.sh                 # builds the server (release), creates .venv-sdk, runs pytest
 #   WHISPER_SERVER_BIN=path run.sh   # uses an already built binary
@@ -14,8 +15,9 @@ venv="$root/.venv-sdk"
 if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet openai pytest
+    "$venv/bin/pip" install --quiet openai pytest jsonschema
 fi
+"$venv/bin/python" -c 'import jsonschema' 2>/dev/null || "$venv/bin/pip" install --quiet jsonschema
 
 binary="${WHISPER_SERVER_BIN:-}"
 if [[ -z "$binary" ]]; then
@@ -37,4 +39,4 @@ for _ in $(seq 1 200); do
 done
 
 WHISPER_SERVER_URL="http://127.0.0.1:$port/v1" WHISPER_FIXTURES="$root/Tests/Fixtures/speech" \
-    "$venv/bin/python" -m pytest -v "$root/Tests/SDK/test_openai_sdk.py" "$@"
+    "$venv/bin/python" -m pytest -v "$root/Tests/SDK/test_openai_sdk.py" "$root/Tests/SDK/test_openapi_conformance.py" "$@"

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import WhisperServer
+
+/// The built `whisper-server` executable: start-up validation exit codes and graceful shutdown on SIGTERM.
+enum ServerBinary {
+    /// The executable next to the test runner (same build), or `WHISPER_SERVER_BIN`.
+    static var path: String? {
+        if let path = ProcessInfo.processInfo.environment["WHISPER_SERVER_BIN"] { return path }
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = [runner.appendingPathComponent("whisper-server").path]
+        for scratch in [".build-int", ".build"] {
+            candidates.append(ServerTest.repositoryRoot.appendingPathComponent("\(scratch)/release/whisper-server").path)
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// A running server process and where its output goes.
+    struct Running {
+        let process: Process
+        let output: URL
+        let port: Int
+        var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+    }
+
+    /// A process of the executable with a minimal environment.
+    static func process(_ arguments: [String], environment: [String: String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(path))
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }
+        return process
+    }
+
+    /// Runs the executable to completion and returns its exit status and standard error.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+        let process = try process(arguments, environment: environment)
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A free TCP port on loopback.
+    static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Starts `serve` on a free port and waits until `/ready` answers 200.
+    static func serve(_ arguments: [String], environment: [String: String] = [:]) async throws -> Running {
+        let port = try freePort()
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-server-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let process = try process(["serve", "--host", "127.0.0.1", "--port", String(port)] + arguments, environment: environment)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let running = Running(process: process, output: output, port: port)
+        for _ in 0..<600 {
+            if !process.isRunning { Issue.record("server exited: \(running.log)"); break }
+            if let response = try? await get("/ready", port: port), response.status == .ok { return running }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw CancellationError()
+    }
+
+    static func get(_ path: String, port: Int) async throws -> TestClient.Response {
+        try await LiveServerTests.ServerConcurrencyTests.send(TestClient.Request(path, method: .get), port: port, timeout: .seconds(10))
+    }
+}
+
+extension LiveServerTests {
+@Suite(.enabled(if: ServerBinary.path != nil, "needs the built whisper-server executable"))
+struct IntegrationBinaryTests {
+    @Test func invalidConfigurationExitsTwoListingEveryProblem() throws {
+        let file = try IntegrationConfigurationTests.temporaryFile(
+            #"{"port": 70000, "log_level": "chatty", "cors_origins": ["not-an-origin"]}"#
+        )
+        let (status, stderr) = try ServerBinary.run(["serve", "--config", file, "--models-dir", "/nonexistent/models"])
+        #expect(status == 2, "\(stderr)")
+        #expect(stderr.contains("Invalid configuration (4 problems)"), "\(stderr)")
+        for word in ["70000", "chatty", "not-an-origin", "/nonexistent/models"] { #expect(stderr.contains(word), "\(word): \(stderr)") }
+    }
+
+    @Test func secureDefaultRefusalExitsTwo() throws {
+        let models = ServerTest.repositoryRoot.appendingPathComponent("models").path
+        let (status, stderr) = try ServerBinary.run(["serve", "--host", "0.0.0.0", "--models-dir", models, "--default-model", "tiny.en"])
+        #expect(status == 2)
+        #expect(stderr.contains("Refusing to start"), "\(stderr)")
+        #expect(stderr.contains("--allow-unauthenticated"))
+    }
+
+    @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(5)))
+    func sigtermLetsTheRequestInFlightFinishThenExitsZero() async throws {
+        let audio = try #require(ServerTest.fixture("lighthouse.wav"))
+        let server = try await ServerBinary.serve([
+            "--models-dir", ServerTest.repositoryRoot.appendingPathComponent("models").path, "--preload", "--log-format", "json",
+            "--shutdown-grace-seconds", "120",
+        ])
+        defer { if server.process.isRunning { server.process.terminate() } }
+        let port = server.port
+        let request = TestClient.Request(
+            "/v1/audio/transcriptions", method: .post,
+            headers: [.contentType: "multipart/form-data; boundary=\(ServerTest.boundary)", HTTPField.Name("X-Request-ID")!: "in-flight-1"],
+            body: ServerTest.form([("model", "whisper-1")], file: audio)
+        )
+        let inFlight = Task { try await LiveServerTests.ServerConcurrencyTests.send(request, port: port, timeout: .seconds(240)) }
+        // Wait until the job is on a worker.
+        var running = false
+        for _ in 0..<200 where !running {
+            let ready = try await ServerBinary.get("/ready", port: port)
+            running = (try? ServerTest.object(ready)["running"] as? Int) == 1
+            if !running { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(running, "the transcription never started")
+        kill(server.process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(500))
+        await #expect(throws: (any Error).self, "new connections are refused during shutdown") {
+            _ = try await ServerBinary.get("/health", port: port)
+        }
+        let response = try await inFlight.value
+        #expect(response.status == .ok)
+        let text = try #require(try ServerTest.object(response)["text"] as? String)
+        #expect(text.lowercased().contains("lighthouse"), "\(text)")
+        for _ in 0..<300 where server.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!server.process.isRunning)
+        #expect(server.process.terminationStatus == 0, "\(server.log)")
+        let lines = server.log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let completed = try #require(lines.first { $0["request.id"] as? String == "in-flight-1" && $0["message"] as? String == "request completed" })
+        #expect(completed["http.status"] as? Int == 200)
+        #expect(completed["model"] as? String == "tiny.en")
+        #expect((completed["audio_seconds"] as? Double ?? 0) > 10)
+    }
+}
+}
