@@ -163,7 +163,7 @@ def test_chat_completion(http):
     [
         ({"data": {"model": "whisper-1"}, "files": {"other": ("x.txt", b"x")}}, 400),
         ({"content": b"hello", "headers": {"content-type": "text/plain"}}, 415),
-        ({"data": {"model": "whisper-1"}, "files": {"file": ("x.wav", b"RIFF" + bytes(2000), "audio/wav")}}, 422),
+        ({"data": {"model": "whisper-1"}, "files": {"file": ("x.wav", b"RIFF" + bytes(2000), "audio/wav")}}, 415),
         ({"data": {"model": "no-such-model"}, "files": {"file": ("x.wav", SPEECH, "audio/wav")}}, 404),
     ],
 )
