@@ -285,21 +285,24 @@ extension LiveServerTests {
         var isSet: Bool { value.load(ordering: .relaxed) }
     }
 
-    /// A job that holds its worker until `flag` is set, then returns 1.
-    static func blockingJob(on scheduler: InferenceScheduler, until flag: Flag) -> Task<Int, any Error> {
-        Task {
+    /// A job that holds its worker until `flag` is set, then returns 1; returns once the job is running.
+    static func blockingJob(on scheduler: InferenceScheduler, until flag: Flag) async -> Task<Int, any Error> {
+        let started = Flag()
+        let task = Task {
             try await scheduler.run(deadline: .now + .seconds(30), timeoutSeconds: 30) { _ in
+                started.set()
                 while !flag.isSet { Thread.sleep(forTimeInterval: 0.01) }
                 return 1
             }
         }
+        while !started.isSet { try? await Task.sleep(for: .milliseconds(5)) }
+        return task
     }
 
     @Test func cancelledWaitingJobLeavesTheQueue() async throws {
         let scheduler = InferenceScheduler(workers: 1, queueSize: 1)
         let release = Flag()
-        let running = Self.blockingJob(on: scheduler, until: release)
-        try await Task.sleep(for: .milliseconds(100))
+        let running = await Self.blockingJob(on: scheduler, until: release)
         let waiting = Task { try await scheduler.run(deadline: .now + .seconds(30), timeoutSeconds: 30) { _ in 2 } }
         try await Task.sleep(for: .milliseconds(100))
         #expect(scheduler.snapshot == .init(running: 1, waiting: 1, workers: 1, queueSize: 1))
@@ -314,8 +317,7 @@ extension LiveServerTests {
     @Test func refusesBeyondCapacity() async throws {
         let scheduler = InferenceScheduler(workers: 1, queueSize: 0)
         let release = Flag()
-        let running = Self.blockingJob(on: scheduler, until: release)
-        try await Task.sleep(for: .milliseconds(100))
+        let running = await Self.blockingJob(on: scheduler, until: release)
         await #expect(throws: OpenAIError.self) { try await scheduler.run(deadline: .now + .seconds(30), timeoutSeconds: 30) { _ in 2 } }
         release.set()
         _ = try await running.value
