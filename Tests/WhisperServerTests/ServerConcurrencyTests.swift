@@ -304,7 +304,7 @@ extension LiveServerTests {
         let release = Flag()
         let running = await Self.blockingJob(on: scheduler, until: release)
         let waiting = Task { try await scheduler.run(deadline: .now + .seconds(30), timeoutSeconds: 30) { _ in 2 } }
-        try await Task.sleep(for: .milliseconds(100))
+        for _ in 0..<2000 where scheduler.snapshot.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(scheduler.snapshot == .init(running: 1, waiting: 1, workers: 1, queueSize: 1))
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
