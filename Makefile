@@ -23,7 +23,7 @@ test: deps model model-base
 	swift build $(SWIFT_FLAGS) --build-tests
 	@status=0; \
 	WHISPER_SERVER_BIN=.build/release/whisper-server Tests/SDK/run.sh || status=1; \
-	swift test $(SWIFT_FLAGS) --skip-build || status=1; \
+	swift test $(SWIFT_FLAGS) --skip-build --no-parallel || status=1; \
 	exit $$status
 
 ## Debian packages, installed only when one is missing.
