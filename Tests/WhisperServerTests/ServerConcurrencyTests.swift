@@ -321,6 +321,8 @@ extension LiveServerTests {
         await #expect(throws: OpenAIError.self) { try await scheduler.run(deadline: .now + .seconds(30), timeoutSeconds: 30) { _ in 2 } }
         release.set()
         _ = try await running.value
+        // The worker is handed back just after the result is delivered.
+        for _ in 0..<2000 where scheduler.snapshot.running > 0 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(try await scheduler.run(deadline: .now + .seconds(30), timeoutSeconds: 30) { _ in 3 } == 3)
         try await scheduler.shutdown()
     }
