@@ -1,7 +1,7 @@
 /// A row-major matrix of `Float` with its own storage: `rows × columns` contiguous values.
 public struct Tensor: Sendable {
     /// Number of rows.
-    public private(set) var rows: Int
+    public let rows: Int
     /// Number of columns (the row stride).
     public let columns: Int
     /// The values, row after row.
@@ -27,21 +27,6 @@ public struct Tensor: Sendable {
     public subscript(row: Int, column: Int) -> Float {
         get { storage[row * columns + column] }
         set { storage[row * columns + column] = newValue }
-    }
-
-    /// Changes the number of rows, keeping the leading rows' values and zero-filling new ones.
-    public mutating func resize(rows newRows: Int) {
-        if newRows * columns != storage.count {
-            storage = [Float](unsafeUninitializedCapacity: newRows * columns) { buffer, count in
-                let kept = min(storage.count, newRows * columns)
-                storage.withUnsafeBufferPointer { source in
-                    buffer.baseAddress!.update(from: source.baseAddress!, count: kept)
-                }
-                (buffer.baseAddress! + kept).initialize(repeating: 0, count: newRows * columns - kept)
-                count = newRows * columns
-            }
-        }
-        rows = newRows
     }
 }
 

@@ -15,18 +15,9 @@ struct DecoderSession {
     init(weights: ModelWeights, audio: Tensor) {
         self.weights = weights
         crossKeyValues = weights.decoderLayers.map { $0.crossKeyValue(audio) }
-        addSequences(1)
-    }
-
-    var sequenceCount: Int { keyCaches.count }
-
-    private mutating func addSequences(_ count: Int) {
-        let hyper = weights.hyper
-        let empty = [Float](repeating: 0, count: hyper.textPositions * hyper.width)
-        for _ in 0..<count {
-            keyCaches.append(Array(repeating: empty, count: hyper.decoderLayers))
-            valueCaches.append(Array(repeating: empty, count: hyper.decoderLayers))
-        }
+        let empty = [Float](repeating: 0, count: weights.hyper.textPositions * weights.hyper.width)
+        keyCaches = [Array(repeating: empty, count: weights.hyper.decoderLayers)]
+        valueCaches = keyCaches
     }
 
     /// Keeps sequences in the given order: `sources[i]` is the old index whose cache becomes sequence `i`.

@@ -70,9 +70,6 @@ struct Tokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The token string of one id, as stored (for diagnostics and word splitting).
-    func token(_ id: Int) -> String { id >= 0 && id < tokens.count ? tokens[id] : "" }
-
     /// Token ids for `text`, by GPT-2's pre-tokenisation and byte-level BPE merges.
     func encode(_ text: String) -> [Int] {
         var result: [Int] = []
