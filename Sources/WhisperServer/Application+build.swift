@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -98,8 +99,9 @@ public func buildApplication(
             exemptPaths: ["/health", "/ready", observability.metricsPath, "/openapi.json"], metrics: metrics
         )
     )
-    // 3. Errors: everything below answers in OpenAI's error shape.
-    router.add(middleware: OpenAIErrorMiddleware())
+    // 3. Errors: everything below answers in OpenAI's error shape; a known path with another method answers 405.
+    let allowedMethods = AllowedMethods()
+    router.add(middleware: OpenAIErrorMiddleware(allowedMethods: allowedMethods))
     // 4. Body limit: last, so rejected requests are never read.
     router.add(middleware: UploadLimitMiddleware(limits: configuration.limits))
 
@@ -115,11 +117,15 @@ public func buildApplication(
     ModelsController(models: models, defaultModel: configuration.models.defaultModel).addRoutes(to: v1)
     TranscriptionController(service: service, limits: configuration.limits, limiter: limiter).addRoutes(to: v1)
 
+    allowedMethods.record(router.routes.map { ($0.path, $0.method) })
+
     var app = Application(
         router: router,
+        server: TimedHTTP1Channel.builder(settings: configuration.http),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.http.host, port: configuration.http.port),
-            serverName: configuration.http.serverName
+            serverName: configuration.http.serverName,
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.http.maxConnections, logger: logger)
         ),
         eventLoopGroupProvider: .shared(dependencies.eventLoopGroup),
         logger: logger

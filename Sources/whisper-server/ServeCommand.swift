@@ -18,6 +18,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("config"), help: "JSON config file (WHISPER_CONFIG).") var configFile: String?
     @Option(help: "Address to bind (WHISPER_HOST; default 127.0.0.1).") var host: String?
     @Option(help: "TCP port, 0 for any free port (WHISPER_PORT; default 8084).") var port: Int?
+    @Option(name: .customLong("header-timeout"), help: "Seconds a client has to send a request's headers; idle connections close after it too (WHISPER_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Double?
+    @Option(name: .customLong("body-timeout"), help: "Seconds a request body may take to arrive, plus 1 s per 64 KiB received (WHISPER_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: Double?
+    @Option(name: .customLong("max-connections"), help: "Most connections open at once; more wait until one closes (WHISPER_MAX_CONNECTIONS; default 512).")
+    var maxConnections: Int?
     @Option(name: .customLong("models-dir"), help: "Directory of model subdirectories (WHISPER_MODELS_DIR; default ./models).")
     var modelsDirectory: String?
     @Option(name: .customLong("default-model"), help: "Model used for whisper-1 and when none is named (WHISPER_DEFAULT_MODEL; default tiny.en).")
@@ -77,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
     func applyFlags(to configuration: inout ServerConfiguration, problems: inout [String]) {
         if let host { configuration.http.host = host }
         if let port { configuration.http.port = port }
+        if let headerTimeout { configuration.http.headerTimeout = headerTimeout }
+        if let bodyTimeout { configuration.http.bodyTimeout = bodyTimeout }
+        if let maxConnections { configuration.http.maxConnections = maxConnections }
         if let modelsDirectory { configuration.models.directory = modelsDirectory }
         if let defaultModel { configuration.models.defaultModel = defaultModel }
         for alias in aliases {

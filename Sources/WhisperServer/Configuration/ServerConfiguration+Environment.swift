@@ -3,7 +3,7 @@ import Foundation
 extension ServerConfiguration {
     /// The `WHISPER_*` environment variables read by ``applyEnvironment(_:)`` and the settings they set.
     public static let environmentVariables: [String] = [
-        "WHISPER_HOST", "WHISPER_PORT", "WHISPER_MODELS_DIR", "WHISPER_DEFAULT_MODEL", "WHISPER_MODEL_ALIASES",
+        "WHISPER_HOST", "WHISPER_PORT", "WHISPER_HEADER_TIMEOUT", "WHISPER_BODY_TIMEOUT", "WHISPER_MAX_CONNECTIONS", "WHISPER_MODELS_DIR", "WHISPER_DEFAULT_MODEL", "WHISPER_MODEL_ALIASES",
         "WHISPER_WORKERS", "WHISPER_QUEUE_SIZE", "WHISPER_REQUEST_TIMEOUT", "WHISPER_MAX_UPLOAD_MB",
         "WHISPER_MAX_LOADED_MODELS", "WHISPER_MODEL_IDLE_TTL", "WHISPER_PRELOAD", "WHISPER_MAX_AUDIO_SECONDS",
         "WHISPER_MIN_AUDIO_SECONDS", "WHISPER_DECODE_TIMEOUT", "WHISPER_NORMALIZE_PEAK", "WHISPER_TRIM_SILENCE_DB",
@@ -31,6 +31,9 @@ extension ServerConfiguration {
         var reader = EnvironmentReader(environment: environment)
         reader.read("WHISPER_HOST", into: &http.host)
         reader.read("WHISPER_PORT", into: &http.port)
+        reader.read("WHISPER_HEADER_TIMEOUT", into: &http.headerTimeout)
+        reader.read("WHISPER_BODY_TIMEOUT", into: &http.bodyTimeout)
+        reader.read("WHISPER_MAX_CONNECTIONS", into: &http.maxConnections)
         reader.read("WHISPER_MODELS_DIR", into: &models.directory)
         reader.read("WHISPER_DEFAULT_MODEL", into: &models.defaultModel)
         reader.readAliases("WHISPER_MODEL_ALIASES", into: &models.aliases)

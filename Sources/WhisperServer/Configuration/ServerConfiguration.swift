@@ -20,7 +20,21 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var port: Int = 8084
         /// Name sent in the `Server` header; `nil` sends none. Default: `nil`.
         public var serverName: String?
+        /// Seconds a client has to send a request's headers, counted from the connection's start or the end of the
+        /// previous response; a connection that sends nothing for this long (also an idle keep-alive connection, or a
+        /// body that pauses this long) is closed. Default: 10.
+        public var headerTimeout: Double = 10
+        /// Seconds a request body may take to arrive, extended by one second for every
+        /// ``bodyMinimumBytesPerSecond`` bytes received, so a large upload on a slow link keeps going while a body
+        /// trickled byte by byte is cut off; the connection is then closed. Default: 30.
+        public var bodyTimeout: Double = 30
+        /// Most connections open at once; further connections are not accepted (they wait in the listen backlog)
+        /// until one closes. Default: 512.
+        public var maxConnections: Int = 512
         public init() {}
+
+        /// The upload rate that keeps extending ``bodyTimeout``: 64 KiB/s (512 kbit/s).
+        public static let bodyMinimumBytesPerSecond = 64 * 1024
     }
 
     /// Which models exist and how many stay in memory.
@@ -131,6 +145,9 @@ extension ServerConfiguration {
         var check = ConfigurationValidator()
         check.checkHost(http.host, setting: "--host/WHISPER_HOST")
         check.checkPort(http.port, setting: "--port/WHISPER_PORT", allowEphemeral: true)
+        check.checkRange(http.headerTimeout, 0.1...3600, setting: "--header-timeout/WHISPER_HEADER_TIMEOUT")
+        check.checkRange(http.bodyTimeout, 0.1...86_400, setting: "--body-timeout/WHISPER_BODY_TIMEOUT")
+        check.checkRange(http.maxConnections, 1...1_000_000, setting: "--max-connections/WHISPER_MAX_CONNECTIONS")
         check.require(!models.directory.isEmpty, "--models-dir/WHISPER_MODELS_DIR: must not be empty")
         check.require(!models.defaultModel.isEmpty, "--default-model/WHISPER_DEFAULT_MODEL: must not be empty")
         check.require(models.maxLoaded >= 1, "--max-loaded-models/WHISPER_MAX_LOADED_MODELS: must be at least 1 (got \(models.maxLoaded))")

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import WhisperAudio
 import WhisperEngine
 
@@ -23,6 +24,12 @@ extension OpenAIError {
             case .cancelled: return .cancelled
             case .invalidOptions: return .invalidParameter(error.parameter, error.message)
             }
+        case let error as HTTPParserError:
+            // The request's framing broke after its headers (e.g. a bad chunk size): the body cannot be trusted and the
+            // connection cannot carry another request.
+            return OpenAIError(
+                status: .badRequest, message: "the request is not valid HTTP/1.1: \(error)", code: "invalid_http"
+            ).closingConnection()
         case is NIOTooManyBytesError:
             return OpenAIError(status: .contentTooLarge, message: "the request body is larger than the limit", code: "request_too_large")
         case let error as HTTPError:

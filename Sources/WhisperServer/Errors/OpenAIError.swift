@@ -126,6 +126,17 @@ extension OpenAIError {
         )
     }
 
+    /// 405 for a path that exists with other methods, listing them in `Allow`.
+    public static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> OpenAIError {
+        let list = allowed.map(\.rawValue).joined(separator: ", ")
+        var headers = HTTPFields()
+        headers[.allow] = list
+        return OpenAIError(
+            status: .methodNotAllowed, message: "method \(method.rawValue.prefix(20)) is not allowed here; use \(list)",
+            code: "method_not_allowed", headers: headers
+        )
+    }
+
     /// 415 for a content type the endpoint does not accept.
     public static func unsupportedMediaType(_ contentType: String?) -> OpenAIError {
         OpenAIError(

@@ -4,12 +4,20 @@ import NIOCore
 
 /// Answers every error, including unknown routes and unexpected failures, in OpenAI's error shape.
 ///
-/// Unexpected errors are logged with their detail and answered with an opaque 500.
+/// A path that exists with other methods answers 405 with `Allow`. Unexpected errors are logged with their detail and
+/// answered with an opaque 500.
 struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The routes' methods, for 405.
+    var allowedMethods = AllowedMethods()
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
+            let methods = allowedMethods.methods(for: request.uri.path)
+            if !methods.isEmpty {
+                throw OpenAIError.methodNotAllowed(request.method, allowed: methods)
+            }
             throw OpenAIError(
                 status: .notFound, message: "unknown endpoint: \(request.method) \(request.uri.path.prefix(200))", code: "unknown_url"
             )

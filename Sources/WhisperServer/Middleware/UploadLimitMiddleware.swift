@@ -17,6 +17,7 @@ struct UploadLimitMiddleware<Context: UploadLimitedRequestContext>: RouterMiddle
 
 /// The kind of body a `Content-Type` announces.
 enum MediaKind: Equatable {
+    /// `multipart/form-data`; the boundary is `nil` when missing or given more than once.
     case multipart(boundary: String?)
     case json
     case other(String?)
@@ -24,7 +25,7 @@ enum MediaKind: Equatable {
     init(_ contentType: String?) {
         let parameters = HeaderParameters(contentType ?? "")
         switch parameters.value.lowercased() {
-        case "multipart/form-data": self = .multipart(boundary: parameters["boundary"])
+        case "multipart/form-data": self = .multipart(boundary: parameters.isRepeated("boundary") ? nil : parameters["boundary"])
         case "application/json": self = .json
         default: self = .other(contentType)
         }

@@ -96,6 +96,8 @@ struct HeaderParameters {
     /// The part before the first `;`.
     let value: String
     private var parameters: [String: String] = [:]
+    /// Parameter names given more than once (the first value is kept).
+    private var repeated: Set<String> = []
 
     init(_ header: String) {
         var pieces: [String] = []
@@ -123,9 +125,16 @@ struct HeaderParameters {
             let pair = piece.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { continue }
             let key = pair[0].trimmingCharacters(in: .whitespaces).lowercased()
-            if parameters[key] == nil { parameters[key] = pair[1].trimmingCharacters(in: .whitespaces) }
+            if parameters[key] == nil {
+                parameters[key] = pair[1].trimmingCharacters(in: .whitespaces)
+            } else {
+                repeated.insert(key)
+            }
         }
     }
 
     subscript(_ key: String) -> String? { parameters[key.lowercased()] }
+
+    /// Whether the parameter is given more than once (ambiguous: parsers disagree on which one wins).
+    func isRepeated(_ key: String) -> Bool { repeated.contains(key.lowercased()) }
 }
