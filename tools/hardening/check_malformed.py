@@ -85,8 +85,9 @@ def content_type_cases(host, port):
         cases.append((f"content type {ctype!r}", raw_post(host, port, TRANSCRIBE, ctype, body), {415}))
     cases.append(("no content type", raw_post(host, port, TRANSCRIBE, None, body), {415}))
     cases.append(("chat completions as multipart", raw_post(host, port, "/v1/chat/completions", "multipart/form-data; boundary=hardeningboundary7MA4YWxk", body), {415}))
-    cases.append(("GET on a POST route", f"GET {TRANSCRIBE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(), {404, 405}))
-    cases.append(("unknown route", b"GET /v1/nothing-here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {404}))
+    cases.append(("GET on a POST route", f"GET {TRANSCRIBE} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode(), {405}))
+    cases.append(("TRACE on a GET route", f"TRACE /v1/models HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode(), {405}))
+    cases.append(("unknown route", f"GET /v1/nothing-here HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode(), {404}))
     return cases
 
 
@@ -116,9 +117,11 @@ def run_simple(args, results, category_cases, category):
 
 
 def smuggling(args, results):
-    """Conflicting framing headers followed by a legitimate request on the same connection."""
-    smuggled = b"GET /v1/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
-    follow_up = b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+    """Conflicting framing headers followed by a legitimate request on the same connection: the answer must be one 4xx
+    and the connection closed (a second answer means the server read past a framing it could not trust)."""
+    host = f"Host: {args.host}:{args.port}\r\n".encode()
+    smuggled = b"GET /v1/smuggled HTTP/1.1\r\n" + host + b"\r\n"
+    follow_up = b"GET /v1/models HTTP/1.1\r\n" + host + b"\r\n"
     chunked_body = b"0\r\n\r\n" + smuggled
     variants = [
         ("CL + TE: chunked", b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(chunked_body), chunked_body),
@@ -139,7 +142,7 @@ def smuggling(args, results):
         conn = Connection(args.host, args.port, timeout=10)
         statuses, problem = [], None
         try:
-            conn.send(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + framing + b"\r\n" + body)
+            conn.send(b"POST /v1/audio/transcriptions HTTP/1.1\r\n" + host + b"Content-Type: application/json\r\n" + framing + b"\r\n" + body)
             time.sleep(0.05)
             try:
                 conn.send(follow_up)
@@ -157,6 +160,8 @@ def smuggling(args, results):
             conn.close()
         if problem is None and statuses and not 400 <= statuses[0] < 500:
             problem = f"first response {statuses[0]}, expected a 4xx or a closed connection"
+        if problem is None and len(statuses) > 1:
+            problem = f"{len(statuses)} responses {statuses}: the connection was not closed after the 4xx"
         healthy, _ = health(args.host, args.port)
         if not healthy or not alive(args.pid):
             problem = (problem or "") + " /health failed afterwards"
@@ -175,9 +180,9 @@ def header_floods(args, results):
     ]
     for name, headers in floods:
         if headers is None:
-            raw = b"GET /v1/models?" + b"q" * 100_000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            raw = b"GET /v1/models?" + b"q" * 100_000 + b" HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n" % (args.host.encode(), args.port)
         else:
-            raw = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n"
+            raw = b"GET /health HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n" % (args.host.encode(), args.port) + headers + b"\r\n"
         conn = Connection(args.host, args.port, timeout=10)
         status, problem = None, None
         try:

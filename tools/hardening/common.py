@@ -7,10 +7,63 @@ import argparse
 import json
 import os
 import socket
+import subprocess
 import time
 import urllib.parse
 
 FORBIDDEN_IN_MESSAGES = ("/work", "/root", "/home", ".swift", "/tmp/")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def fixture(name):
+    """The bytes of a speech fixture under Tests/Fixtures/speech."""
+    with open(os.path.join(ROOT, "Tests", "Fixtures", "speech", name), "rb") as f:
+        return f.read()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(binary, models_dir, log_path, *extra, env=None, ready=False):
+    """Starts `whisper-server serve` on a free loopback port (1 worker, queue 4 unless `extra` says otherwise) and
+    waits until /health (or /ready when `ready`) answers 200. Returns (process, port)."""
+    port = free_port()
+    log = open(log_path, "ab")
+    process = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--models-dir", models_dir,
+                                "--workers", "1", "--queue-size", "4", *extra], stdout=log, stderr=subprocess.STDOUT,
+                               env=dict(os.environ, **(env or {})))
+    probe = "/ready" if ready else "/health"
+    for _ in range(600):
+        try:
+            if request("127.0.0.1", port, "GET", probe, timeout=2).status == 200:
+                return process, port
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}; see {log_path}")
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def transcribe(port, model, fixture_name="short-0.8s.wav", timeout=120, headers=None):
+    """POST /v1/audio/transcriptions of a fixture as OpenAI's form, on a fresh connection."""
+    body, ctype = multipart([("model", model), ("response_format", "json")], [("file", fixture_name, fixture(fixture_name), "audio/wav")])
+    return request("127.0.0.1", port, "POST", "/v1/audio/transcriptions", body, dict(headers or {}, **{"Content-Type": ctype}), timeout=timeout)
+
+
+def stop(process, timeout=30):
+    """SIGTERM, then SIGKILL if the server is still running after `timeout` seconds; returns its exit code."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def parse_args(description, extra=None):

@@ -1,15 +1,18 @@
 """(e) Security: path-like model ids get 404 without touching the filesystem outside the models directory (watched
-with strace when available); response headers carry no server internals; error messages carry no filesystem paths.
+with strace when available); response headers carry no server internals; error messages carry no filesystem paths;
+with API keys configured (a second server) every route answers 401 without a key or with a wrong one, except /health
+and /ready.
 """
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.parse
 
-from common import FORBIDDEN_IN_MESSAGES, Results, alive, health, multipart, parse_args, request
+from common import FORBIDDEN_IN_MESSAGES, ROOT, Results, alive, health, multipart, parse_args, request, start_server, stop
 
 IDS = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/passwd", "/etc/passwd",
        "%2Fetc%2Fpasswd", "/work/main/models/tiny.en", "%2Fwork%2Fmain%2Fmodels%2Ftiny.en", "/proc/self/environ", "tiny.en/../tiny.en", "tiny.en%2F..%2Ftiny.en",
@@ -19,8 +22,55 @@ IDS = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpa
 VERSIONISH = re.compile(r"\d+\.\d+|swift|hummingbird|nio|linux|debian", re.I)
 
 
+def keys_required(args, results):
+    """Every route of the served OpenAPI document, plus HEAD of each GET, without a key and with a wrong one."""
+    key = "sk-hardening-" + os.urandom(12).hex()
+    with tempfile.TemporaryDirectory(prefix="whisper-hardening-keys-") as workdir:
+        process, port = start_server(args.binary, os.path.join(ROOT, "models"), os.path.join(workdir, "keys.log"), "--preload",
+                                     env={"WHISPER_API_KEYS": f"hardening:{key}"}, ready=True)
+        try:
+            document = request("127.0.0.1", port, "GET", "/openapi.json", headers={"Authorization": f"Bearer {key}"}).json() or {}
+            routes = []
+            for path, operations in document.get("paths", {}).items():
+                concrete = re.sub(r"\{[^}]+\}", "tiny.en", path)
+                for method in operations:
+                    if method.upper() in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                        routes.append((method.upper(), path, concrete))
+                        if method.upper() == "GET":
+                            routes.append(("HEAD", path, concrete))
+            open_paths = {"/health", "/ready"}
+            wrong, checked = [], 0
+            for method, path, concrete in routes:
+                for label, headers in (("no key", {}), ("wrong key", {"Authorization": "Bearer sk-wrong"}),
+                                       ("wrong X-API-Key", {"X-API-Key": "sk-wrong"})):
+                    response = request("127.0.0.1", port, method, concrete, b"{}" if method == "POST" else b"",
+                                       dict(headers, **({"Content-Type": "application/json"} if method == "POST" else {})))
+                    checked += 1
+                    expected = 200 if path in open_paths else 401
+                    if response.status != expected:
+                        wrong.append(f"{method} {concrete} ({label}) -> {response.status}, expected {expected}")
+                    elif expected == 401 and method != "HEAD" and error_problem(response):
+                        wrong.append(f"{method} {concrete} ({label}): {error_problem(response)}")
+            with_key = request("127.0.0.1", port, "GET", "/v1/models", headers={"Authorization": f"Bearer {key}"})
+            results.record("keys configured: every route without a valid key -> 401 (except /health, /ready)",
+                           not wrong and len(routes) >= 9 and with_key.status == 200,
+                           "; ".join(wrong[:4]) or f"{len(routes)} routes x 3 ways checked; with the key GET /v1/models -> {with_key.status}",
+                           inputs=checked)
+        finally:
+            stop(process)
+
+
+def error_problem(response):
+    body = response.json()
+    if not isinstance(body, dict) or "error" not in body:
+        return f"not OpenAI's error shape: {response.body[:80]!r}"
+    if not response.header("www-authenticate"):
+        return "no WWW-Authenticate header"
+    return None
+
+
 def main():
-    args = parse_args(__doc__, lambda p: p.add_argument("--models-dir", default="models"))
+    args = parse_args(__doc__, lambda p: (p.add_argument("--models-dir", default="models"), p.add_argument("--binary", required=True)))
     results = Results(args.results, "security")
     print("== (e) security", flush=True)
     tracer = None
@@ -56,12 +106,11 @@ def main():
         with open(trace_path, errors="replace") as f:
             lines = f.read().splitlines()
         os.remove(trace_path)
-        import re as _re
         models = os.path.realpath(args.models_dir)
         nss = {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"}  # owner look-ups by FileManager.attributesOfItem
         outside = []
         for line in lines:
-            for path in _re.findall(r'"([^"]*)"', line):
+            for path in re.findall(r'"([^"]*)"', line):
                 if path and (".." in path or not (path.startswith(models) or path in nss or path.startswith("/proc/") or path.startswith("/sys/"))):
                     outside.append(line)
         results.record("no file access outside the models directory during the probes (strace)", not outside,
@@ -96,6 +145,7 @@ def main():
                 path_leaks.append(f"{response.status}: {text[:120]}")
     results.record("error messages contain no filesystem paths", not path_leaks, "; ".join(path_leaks[:3]) or "clean", inputs=0)
     results.record("server alive", alive(args.pid) and health(args.host, args.port)[0])
+    keys_required(args, results)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """(c) Slow and large clients: slowloris (headers and body trickled one byte per second) must be cut off by a
 timeout while /health stays fast; a body over the limit gets 413 after reading at most about the limit; 200 idle
-connections do not stop new requests being served.
+connections do not stop new requests being served; on a second server with a connection limit of 20, connections
+over the limit wait until the header timeout closes the idle ones, then are served.
 """
 import os
 import socket
+import tempfile
 import threading
 import time
 
-from common import Connection, Results, alive, health, multipart, parse_args, percentile, request
+from common import ROOT, Connection, Results, alive, health, multipart, parse_args, percentile, request, start_server, stop
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests/Fixtures/speech/short-0.8s.wav")
 
@@ -77,8 +79,8 @@ def over_limit(args, results, limit_bytes):
     body_head = b"--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n"
     conn = Connection(args.host, args.port, timeout=10)
     try:
-        conn.send(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                  b"Content-Length: %d\r\n\r\n" % (100 * 1024 * 1024) + body_head + b"x" * 65536)
+        conn.send(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (args.host.encode(), 100 * 1024 * 1024) + body_head + b"x" * 65536)
         response = conn.read_response()
         status = response.status
     except (OSError, ValueError) as error:
@@ -111,8 +113,8 @@ def over_limit(args, results, limit_bytes):
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n" % args.host.encode())
         chunk = b"x" * 65536
         frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
         while not stop.is_set() and sent < 200 * 1024 * 1024:
@@ -136,7 +138,7 @@ def idle_connections(args, results, count):
         for i in range(count):
             s = socket.create_connection((args.host, args.port), timeout=5)
             if i % 2:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # half a request
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: %s\r\n" % args.host.encode())  # half a request
             sockets.append(s)
         time.sleep(0.5)
         latencies, failures = [], 0
@@ -161,9 +163,41 @@ def idle_connections(args, results, count):
             s.close()
 
 
+def connection_limit(args, results, limit=20, header_timeout=2):
+    with tempfile.TemporaryDirectory(prefix="whisper-hardening-limit-") as workdir:
+        process, port = start_server(args.binary, os.path.join(ROOT, "models"), os.path.join(workdir, "limit.log"),
+                                     "--max-connections", str(limit), "--header-timeout", str(header_timeout))
+        sockets = []
+        try:
+            for _ in range(limit + 10):
+                sockets.append(socket.create_connection((args.host, port), timeout=5))
+            time.sleep(0.3)
+            start = time.monotonic()
+            immediate, _ = health(args.host, port, timeout=1)
+            served, seconds = health(args.host, port, timeout=header_timeout * 3 + 5)
+            waited = time.monotonic() - start
+            closed = 0
+            for s in sockets[:limit]:
+                s.settimeout(0.5)
+                try:
+                    closed += s.recv(1) == b""
+                except OSError:
+                    closed += 1
+            ok = not immediate and served and closed == limit and process.poll() is None
+            results.record(f"connection limit {limit}: over it new connections wait; idle ones closed after {header_timeout} s", ok,
+                           f"{limit + 10} idle connections; a new request at once: {'served' if immediate else 'waits'}; "
+                           f"served after {waited:.1f} s; {closed}/{limit} accepted idle connections closed by the server",
+                           inputs=limit + 12)
+        finally:
+            for s in sockets:
+                s.close()
+            stop(process)
+
+
 def main():
     args = parse_args(__doc__, lambda p: (p.add_argument("--max-upload-mb", type=float, default=25),
-                                          p.add_argument("--cutoff", type=float, default=0)))
+                                          p.add_argument("--cutoff", type=float, default=0),
+                                          p.add_argument("--binary", required=True)))
     results = Results(args.results, "slow-large")
     window = 120 if args.long else 25
     cutoff = args.cutoff or (60 if args.long else 20)
@@ -172,6 +206,7 @@ def main():
     over_limit(args, results, int(args.max_upload_mb * 1024 * 1024))
     idle_connections(args, results, 200)
     results.record("server alive", alive(args.pid) and health(args.host, args.port)[0])
+    connection_limit(args, results)
 
 
 if __name__ == "__main__":
