@@ -32,6 +32,21 @@ public enum Attention {
         let scale = 1 / Float(headWidth).squareRoot()
         let queries = query.rows
         let keyCount = keys.rows
+        if queries <= MatrixVector.maximumRows {
+            for head in 0..<heads {
+                let offset = head * headWidth
+                for i in 0..<queries {
+                    let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
+                    attendOneQuery(
+                        query.base + i * query.stride + offset, keys: keys.base + offset, keyStride: keys.stride,
+                        values: values.base + offset, valueStride: values.stride, visible: visible, keyCount: keyCount,
+                        headWidth: headWidth, scale: scale, scores: scores + i * keyCount,
+                        output: output + i * outputStride + offset)
+                }
+                onWeights?(head, scores)
+            }
+            return
+        }
         for head in 0..<heads {
             let offset = head * headWidth
             Matrix.multiply(
@@ -52,6 +67,25 @@ public enum Attention {
                 scores, values.base + offset, into: output + offset,
                 m: queries, n: headWidth, k: keyCount, transposeB: false,
                 lda: keyCount, ldb: values.stride, ldc: outputStride)
+        }
+    }
+
+    /// One query row of one head, for the decoder's few rows: dot products, softmax and the weighted sum of values
+    /// without a BLAS call (whose threading costs more than the work here). Hidden keys get weight 0.
+    @inline(__always)
+    static func attendOneQuery(
+        _ query: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride: Int,
+        values: UnsafePointer<Float>, valueStride: Int, visible: Int, keyCount: Int,
+        headWidth: Int, scale: Float, scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        for t in 0..<visible {
+            scores[t] = VectorMath.dot(query, keys + t * keyStride, count: headWidth) * scale
+        }
+        Activations.softmax(scores, rows: 1, width: visible)
+        if visible < keyCount { (scores + visible).update(repeating: 0, count: keyCount - visible) }
+        output.update(repeating: 0, count: headWidth)
+        for t in 0..<visible {
+            VectorMath.accumulate(values + t * valueStride, times: scores[t], into: output, count: headWidth)
         }
     }
 }

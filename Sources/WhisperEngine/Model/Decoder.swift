@@ -42,16 +42,13 @@ struct DecoderSession {
         precondition(length + count <= hyper.textPositions, "decoder positions exhausted")
         let rows = sequences * count
         var x = Tensor(rows: rows, columns: width)
-        weights.tokenEmbedding.withUnsafeBufferPointer { embedding in
-            weights.decoderPositions.withUnsafeBufferPointer { position in
-                x.storage.withUnsafeMutableBufferPointer { out in
-                    for b in 0..<sequences {
-                        for i in 0..<count {
-                            let row = out.baseAddress! + (b * count + i) * width
-                            let token = embedding.baseAddress! + tokens[b][i] * width
-                            let pos = position.baseAddress! + (length + i) * width
-                            for j in 0..<width { row[j] = token[j] + pos[j] }
-                        }
+        weights.decoderPositions.withUnsafeBufferPointer { position in
+            x.storage.withUnsafeMutableBufferPointer { out in
+                for b in 0..<sequences {
+                    for i in 0..<count {
+                        let row = out.baseAddress! + (b * count + i) * width
+                        weights.tokenEmbedding.row(tokens[b][i], into: row)
+                        Activations.add(position.baseAddress! + (length + i) * width, into: row, count: width)
                     }
                 }
             }
@@ -125,16 +122,7 @@ struct DecoderSession {
             }
         }
         let normed = weights.decoderNorm(selected)
-        var logits = [Float](repeating: 0, count: selected.rows * hyper.vocabularySize)
-        normed.storage.withUnsafeBufferPointer { h in
-            weights.tokenEmbedding.withUnsafeBufferPointer { e in
-                logits.withUnsafeMutableBufferPointer { out in
-                    Matrix.multiply(
-                        h.baseAddress!, e.baseAddress!, into: out.baseAddress!,
-                        m: selected.rows, n: hyper.vocabularySize, k: width, transposeB: true)
-                }
-            }
-        }
+        let logits = weights.tokenEmbedding(normed).storage
         return (0..<sequences).map { b in
             (0..<positions.count).map { p in
                 let start = (b * positions.count + p) * hyper.vocabularySize

@@ -21,7 +21,7 @@ struct CTranslate2Loader {
             width: hyper.width, heads: hyper.heads, encoderLayers: hyper.encoderLayers,
             decoderLayers: hyper.decoderLayers, vocabularySize: hyper.vocabularySize,
             maxTextPositions: hyper.textPositions, parameterCount: weights.parameterCount, fileBytes: fileBytes,
-            memoryBytes: weights.parameterCount * MemoryLayout<Float>.size)
+            memoryBytes: weights.memoryBytes)
         return WhisperModel(info: info, weights: weights, tokenizer: tokenizer, configuration: configuration)
     }
 
@@ -108,7 +108,8 @@ struct CTranslate2Loader {
             encoderPositions: try file.floats("encoder/position_encodings/encodings"),
             encoderLayers: encoderLayers,
             encoderNorm: try norm("encoder/layer_norm"),
-            tokenEmbedding: try file.floats("decoder/embeddings/weight"),
+            tokenEmbedding: Linear(
+                weight: try file.floats("decoder/embeddings/weight"), bias: [], inputs: width, outputs: hyper.vocabularySize),
             decoderPositions: try file.floats("decoder/position_encodings/encodings"),
             decoderLayers: decoderLayers,
             decoderNorm: try norm("decoder/layer_norm"))
