@@ -137,18 +137,4 @@ enum VectorMath {
         }
         return total
     }
-
-    /// `y[j] += a · x[j]` over `count` values.
-    @inline(__always)
-    static func accumulate(_ x: UnsafePointer<Float>, times a: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
-        var j = 0
-        while j + laneCount <= count {
-            y.store(y.lanes(at: j).addingProduct(x.lanes(at: j), Lanes(repeating: a)), at: j)
-            j += laneCount
-        }
-        while j < count {
-            y[j] += a * x[j]
-            j += 1
-        }
-    }
 }

@@ -120,23 +120,45 @@ import WhisperTensor
         }
     }
 
-    /// Few query rows (the decoder's own kernel) and many (BLAS), causal with a cache offset and not, against the
-    /// definition; the attention weights handed to `onWeights` are the softmax rows (0 where hidden).
-    @Test(arguments: [(1, 7, 6), (3, 3, 0), (5, 5, 0), (12, 12, 0), (2, 1500, nil), (16, 40, nil)] as [(Int, Int, Int?)])
-    mutating func attentionMatchesNaive(queries: Int, keyCount: Int, causalOffset: Int?) {
-        let (heads, headWidth) = (2, 16)
+    /// Few query rows (the decoder's own kernels, generic and 64-wide) and many (BLAS), causal with a cache offset
+    /// and not, keys and values side by side or in one block per head, against the definition; the attention weights
+    /// handed to `onWeights` are the softmax rows (0 where hidden).
+    @Test(arguments: [
+        (1, 7, 6, 16), (3, 3, 0, 16), (5, 5, 0, 64), (1, 9, 8, 64), (12, 12, 0, 16), (2, 1500, nil, 64), (16, 40, nil, 64),
+    ] as [(Int, Int, Int?, Int)])
+    mutating func attentionMatchesNaive(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int) {
+        for blocked in [false, true] {
+            checkAttention(queries: queries, keyCount: keyCount, causalOffset: causalOffset, headWidth: headWidth, blocked: blocked)
+        }
+    }
+
+    mutating func checkAttention(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int, blocked: Bool) {
+        let heads = 2
         let width = heads * headWidth
         let q = values(queries * width), k = values(keyCount * width), v = values(keyCount * width)
+        // The same keys and values rearranged into one `keyCount × headWidth` block per head.
+        func perHead(_ m: [Float]) -> [Float] {
+            var blocks: [Float] = []
+            for h in 0..<heads {
+                for t in 0..<keyCount {
+                    let start = t * width + h * headWidth
+                    blocks += m[start..<start + headWidth]
+                }
+            }
+            return blocks
+        }
+        let (keyData, valueData) = blocked ? (perHead(k), perHead(v)) : (k, v)
+        let (rowStride, headStride) = blocked ? (headWidth, keyCount * headWidth) : (width, headWidth)
         var output = [Float](repeating: 0, count: queries * width)
         var scores = [Float](repeating: 0, count: queries * keyCount)
         var reported: [[Float]] = []
         q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
+            keyData.withUnsafeBufferPointer { kp in
+                valueData.withUnsafeBufferPointer { vp in
                     Attention.multiHead(
                         query: .init(base: qp.baseAddress!, rows: queries, stride: width),
-                        keys: .init(base: kp.baseAddress!, rows: keyCount, stride: width),
-                        values: .init(base: vp.baseAddress!, rows: keyCount, stride: width),
+                        keys: .init(base: kp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
+                        values: .init(base: vp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
                         output: &output, outputStride: width, heads: heads, headWidth: headWidth, causalOffset: causalOffset,
                         scores: &scores,
                         onWeights: { _, weights in reported.append(Array(UnsafeBufferPointer(start: weights, count: queries * keyCount))) })
