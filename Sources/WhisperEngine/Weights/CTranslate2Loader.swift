@@ -21,7 +21,7 @@ struct CTranslate2Loader {
             width: hyper.width, heads: hyper.heads, encoderLayers: hyper.encoderLayers,
             decoderLayers: hyper.decoderLayers, vocabularySize: hyper.vocabularySize,
             maxTextPositions: hyper.textPositions, parameterCount: weights.parameterCount, fileBytes: fileBytes,
-            memoryBytes: weights.memoryBytes)
+            memoryBytes: weights.parameterCount * MemoryLayout<Float>.size)
         return WhisperModel(info: info, weights: weights, tokenizer: tokenizer, configuration: configuration)
     }
 
@@ -108,8 +108,7 @@ struct CTranslate2Loader {
             encoderPositions: try file.floats("encoder/position_encodings/encodings"),
             encoderLayers: encoderLayers,
             encoderNorm: try norm("encoder/layer_norm"),
-            tokenEmbedding: Linear(
-                weight: try file.floats("decoder/embeddings/weight"), bias: [], inputs: width, outputs: hyper.vocabularySize),
+            tokenEmbedding: try file.floats("decoder/embeddings/weight"),
             decoderPositions: try file.floats("decoder/position_encodings/encodings"),
             decoderLayers: decoderLayers,
             decoderNorm: try norm("decoder/layer_norm"))
