@@ -6,6 +6,13 @@ let swiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
+/// The numeric kernels are written for AVX2, FMA and F16C (x86-64 since 2013); `whisper-server` checks the CPU at start.
+#if arch(x86_64)
+let kernelSettings = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let kernelSettings = swiftSettings
+#endif
+
 let package = Package(
     name: "WhisperServer",
     platforms: [.macOS(.v14)],
@@ -45,7 +52,7 @@ let package = Package(
         .target(
             name: "WhisperTensor",
             dependencies: ["CBLAS"],
-            swiftSettings: swiftSettings
+            swiftSettings: kernelSettings
         ),
         .target(
             name: "WhisperAudio",

@@ -1,13 +1,22 @@
 import Foundation
 
-/// Element-wise and row-wise functions used by the transformer.
+/// Element-wise and row-wise functions used by the transformer, vectorised (see ``VectorMath``).
 public enum Activations {
-    /// Exact GELU, `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))`, in place.
+    /// GELU, `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))`, in place (erf to within 2e-7).
     public static func gelu(_ values: UnsafeMutableBufferPointer<Float>) {
-        let inverseRoot2: Float = 0.70710678118654752
-        for i in values.indices {
-            let x = values[i]
-            values[i] = 0.5 * x * (1 + erf(x * inverseRoot2))
+        guard let x = values.baseAddress else { return }
+        let count = values.count
+        let inverseRoot2: Float = 0.707_106_781_186_547_52
+        var j = 0
+        while j + laneCount <= count {
+            let v = x.lanes(at: j)
+            x.store(0.5 * v * (1 + VectorMath.erf(v * inverseRoot2)), at: j)
+            j += laneCount
+        }
+        while j < count {
+            let v = Lanes(repeating: x[j])
+            x[j] = (0.5 * v * (1 + VectorMath.erf(v * inverseRoot2)))[0]
+            j += 1
         }
     }
 
@@ -16,33 +25,31 @@ public enum Activations {
         let stride = stride ?? width
         for row in 0..<rows {
             let x = values + row * stride
-            var maximum = -Float.infinity
-            for j in 0..<width where x[j] > maximum { maximum = x[j] }
-            var sum: Float = 0
-            for j in 0..<width {
-                let e = expf(x[j] - maximum)
-                x[j] = e
-                sum += e
-            }
-            let inverse = 1 / sum
-            for j in 0..<width { x[j] *= inverse }
+            let sum = VectorMath.sumOfExponentials(x, count: width, shift: VectorMath.maximum(x, count: width), storing: true)
+            VectorMath.scale(x, count: width, by: 1 / sum)
         }
     }
 
     /// Log-softmax of one row, in place; returns the log of the normaliser.
     @discardableResult
     public static func logSoftmax(_ values: UnsafeMutableBufferPointer<Float>) -> Float {
-        var maximum = -Float.infinity
-        for x in values where x > maximum { maximum = x }
-        var sum: Float = 0
-        for x in values { sum += expf(x - maximum) }
-        let logNormaliser = maximum + logf(sum)
-        for i in values.indices { values[i] -= logNormaliser }
+        guard let x = values.baseAddress else { return 0 }
+        let maximum = VectorMath.maximum(x, count: values.count)
+        let logNormaliser = maximum + logf(VectorMath.sumOfExponentials(x, count: values.count, shift: maximum, storing: false))
+        VectorMath.scale(x, count: values.count, by: 1, adding: -logNormaliser)
         return logNormaliser
     }
 
     /// `target[i] += source[i]` for `count` values.
     public static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { target[i] += source[i] }
+        var j = 0
+        while j + laneCount <= count {
+            target.store(target.lanes(at: j) + source.lanes(at: j), at: j)
+            j += laneCount
+        }
+        while j < count {
+            target[j] += source[j]
+            j += 1
+        }
     }
 }

@@ -1,6 +1,7 @@
-/// Scaled dot-product attention over row-major buffers, one head at a time, heads side by side in each row.
+/// Scaled dot-product attention over row-major buffers, one head at a time.
 public enum Attention {
-    /// Where the rows of one operand live: `rows` rows, `stride` floats apart, heads `headWidth` wide side by side.
+    /// Where the rows of one operand live: `rows` rows `stride` floats apart; head `h` starts `h · headStride` floats
+    /// after head 0 (heads side by side in each row when `headStride` is the head width, or one block per head).
     public struct Operand {
         /// First value of row 0, head 0.
         public let base: UnsafePointer<Float>
@@ -8,16 +9,23 @@ public enum Attention {
         public let rows: Int
         /// Distance between rows, in floats.
         public let stride: Int
+        /// Distance between heads, in floats; `nil` means the head width (heads side by side).
+        public let headStride: Int?
 
         /// Describes an operand.
-        public init(base: UnsafePointer<Float>, rows: Int, stride: Int) {
+        public init(base: UnsafePointer<Float>, rows: Int, stride: Int, headStride: Int? = nil) {
             self.base = base
             self.rows = rows
             self.stride = stride
+            self.headStride = headStride
+        }
+
+        func head(_ index: Int, width: Int) -> UnsafePointer<Float> {
+            base + index * (headStride ?? width)
         }
     }
 
-    /// Multi-head attention: for each head, `softmax(Q·Kᵀ/√d + mask)·V`, written to `output` (same layout as `query`).
+    /// Multi-head attention: for each head, `softmax(Q·Kᵀ/√d + mask)·V`, written to `output` (heads side by side).
     /// - Parameters:
     ///   - causalOffset: when set, query row `i` sees key rows `0 ... causalOffset + i` only.
     ///   - scores: scratch space of at least `query.rows × keys.rows` floats.
@@ -33,25 +41,75 @@ public enum Attention {
         let queries = query.rows
         let keyCount = keys.rows
         for head in 0..<heads {
-            let offset = head * headWidth
-            Matrix.multiply(
-                query.base + offset, keys.base + offset, into: scores,
-                m: queries, n: keyCount, k: headWidth, transposeB: true,
-                lda: query.stride, ldb: keys.stride, ldc: keyCount, alpha: scale)
-            if let causalOffset {
+            let q = query.head(head, width: headWidth)
+            let k = keys.head(head, width: headWidth)
+            let v = values.head(head, width: headWidth)
+            let out = output + head * headWidth
+            if queries <= MatrixVector.maximumRows {
+                // The decoder's few rows: no BLAS call, whose threading costs more than the work here.
                 for i in 0..<queries {
-                    let firstHidden = causalOffset + i + 1
-                    if firstHidden < keyCount {
-                        (scores + i * keyCount + firstHidden).update(repeating: -.infinity, count: keyCount - firstHidden)
+                    let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
+                    let row = scores + i * keyCount
+                    let (queryRow, outputRow) = (q + i * query.stride, out + i * outputStride)
+                    for t in 0..<visible { row[t] = VectorMath.dot(queryRow, k + t * keys.stride, count: headWidth) * scale }
+                    Activations.softmax(row, rows: 1, width: visible)
+                    if visible < keyCount { (row + visible).update(repeating: 0, count: keyCount - visible) }
+                    weightedSum(row, values: v, stride: values.stride, count: visible, width: headWidth, into: outputRow)
+                }
+            } else {
+                Matrix.multiply(
+                    q, k, into: scores, m: queries, n: keyCount, k: headWidth, transposeB: true,
+                    lda: query.stride, ldb: keys.stride, ldc: keyCount, alpha: scale)
+                if let causalOffset {
+                    for i in 0..<queries {
+                        let firstHidden = causalOffset + i + 1
+                        if firstHidden < keyCount {
+                            (scores + i * keyCount + firstHidden).update(repeating: -.infinity, count: keyCount - firstHidden)
+                        }
                     }
                 }
+                Activations.softmax(scores, rows: queries, width: keyCount)
+                Matrix.multiply(
+                    scores, v, into: out, m: queries, n: headWidth, k: keyCount, transposeB: false,
+                    lda: keyCount, ldb: values.stride, ldc: outputStride)
             }
-            Activations.softmax(scores, rows: queries, width: keyCount)
             onWeights?(head, scores)
-            Matrix.multiply(
-                scores, values.base + offset, into: output + offset,
-                m: queries, n: headWidth, k: keyCount, transposeB: false,
-                lda: keyCount, ldb: values.stride, ldc: outputStride)
+        }
+    }
+
+    /// `output = Σₜ weights[t] · values[t]` over `count` rows of `width` values: sixteen columns at a time over all
+    /// rows (one head's values stay in cache), two rows per step for independent accumulators.
+    @inline(__always)
+    static func weightedSum(
+        _ weights: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int, width: Int,
+        into output: UnsafeMutablePointer<Float>
+    ) {
+        var column = 0
+        while column + 2 * laneCount <= width {
+            var a0 = Lanes(), a1 = Lanes(), b0 = Lanes(), b1 = Lanes()
+            var t = 0
+            while t + 1 < count {
+                let (v, u) = (values + t * stride + column, values + (t + 1) * stride + column)
+                let (w, x) = (Lanes(repeating: weights[t]), Lanes(repeating: weights[t + 1]))
+                a0 = a0.addingProduct(w, v.lanes(at: 0))
+                a1 = a1.addingProduct(w, v.lanes(at: laneCount))
+                b0 = b0.addingProduct(x, u.lanes(at: 0))
+                b1 = b1.addingProduct(x, u.lanes(at: laneCount))
+                t += 2
+            }
+            if t < count {
+                let v = values + t * stride + column
+                a0 = a0.addingProduct(Lanes(repeating: weights[t]), v.lanes(at: 0))
+                a1 = a1.addingProduct(Lanes(repeating: weights[t]), v.lanes(at: laneCount))
+            }
+            output.store(a0 + b0, at: column)
+            output.store(a1 + b1, at: column + laneCount)
+            column += 2 * laneCount
+        }
+        for c in column..<width {
+            var sum: Float = 0
+            for t in 0..<count { sum += weights[t] * values[t * stride + c] }
+            output[c] = sum
         }
     }
 }

@@ -1,9 +1,7 @@
 /// One-dimensional convolution over time as a matrix product (im2col), output time-major `[frames, outChannels]`.
 public struct Convolution1D: Sendable {
-    /// `outChannels × inChannels × kernel` values.
-    public let weight: [Float]
-    /// `outChannels` values.
-    public let bias: [Float]
+    /// The kernel as a matrix over im2col patches: `outChannels × (inChannels · kernel)`, with the bias.
+    let layer: Linear
     /// Input channels.
     public let inChannels: Int
     /// Output channels.
@@ -18,14 +16,16 @@ public struct Convolution1D: Sendable {
     /// Creates a convolution; shapes are checked.
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int) {
         precondition(weight.count == outChannels * inChannels * kernel && bias.count == outChannels, "conv shape mismatch")
-        self.weight = weight
-        self.bias = bias
+        self.layer = Linear(weight: weight, bias: bias, inputs: inChannels * kernel, outputs: outChannels)
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
     }
+
+    /// Weights and biases.
+    public var parameterCount: Int { layer.parameterCount }
 
     /// Output frames for `frames` input frames.
     public func outputFrames(for frames: Int) -> Int {
@@ -49,7 +49,6 @@ public struct Convolution1D: Sendable {
                 }
             }
         }
-        let layer = Linear(weight: weight, bias: bias, inputs: patch, outputs: outChannels)
         return layer(Tensor(rows: outFrames, columns: patch, values: columns))
     }
 }

@@ -21,21 +21,43 @@ public struct LayerNorm: Sendable {
         gamma.withUnsafeBufferPointer { g in
             beta.withUnsafeBufferPointer { b in
                 for row in 0..<rows {
-                    let x = input + row * width
-                    let y = output + row * width
-                    var sum: Float = 0
-                    for j in 0..<width { sum += x[j] }
-                    let mean = sum / Float(width)
-                    var squares: Float = 0
-                    for j in 0..<width {
-                        let d = x[j] - mean
-                        squares += d * d
-                    }
-                    let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-                    for j in 0..<width { y[j] = (x[j] - mean) * inverse * g[j] + b[j] }
+                    normalise(input + row * width, into: output + row * width, width: width, gamma: g.baseAddress!, beta: b.baseAddress!)
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private func normalise(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, width: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>
+    ) {
+        let vectorEnd = width - width % laneCount
+        var sum = Lanes()
+        var j = 0
+        while j < vectorEnd {
+            sum += x.lanes(at: j)
+            j += laneCount
+        }
+        var total = sum.sum()
+        for k in vectorEnd..<width { total += x[k] }
+        let mean = total / Float(width)
+        var squares = Lanes()
+        j = 0
+        while j < vectorEnd {
+            let d = x.lanes(at: j) - mean
+            squares = squares.addingProduct(d, d)
+            j += laneCount
+        }
+        var squareTotal = squares.sum()
+        for k in vectorEnd..<width { squareTotal += (x[k] - mean) * (x[k] - mean) }
+        let inverse = 1 / (squareTotal / Float(width) + epsilon).squareRoot()
+        j = 0
+        while j < vectorEnd {
+            y.store((x.lanes(at: j) - mean) * inverse * gamma.lanes(at: j) + beta.lanes(at: j), at: j)
+            j += laneCount
+        }
+        for k in vectorEnd..<width { y[k] = (x[k] - mean) * inverse * gamma[k] + beta[k] }
     }
 
     /// Normalises every row of a tensor.

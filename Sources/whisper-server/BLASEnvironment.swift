@@ -1,20 +1,33 @@
 import Foundation
 
-/// OpenBLAS kernel selection for the CPU this runs on.
+/// What the CPU must offer, and OpenBLAS kernel selection for it.
 enum BLASEnvironment {
+    /// The engine's kernels are compiled for x86-64 with AVX2, FMA and F16C (Haswell, 2013, and later).
+    static let requiredFlags = ["avx2", "fma", "f16c"]
+
+    /// Exits with a one-line error on an x86 CPU without ``requiredFlags`` (rather than dying on an illegal
+    /// instruction), then picks OpenBLAS's kernels.
+    ///
     /// Debian's OpenBLAS 0.3.21 does not recognise recent x86 CPUs and falls back to its slowest (Prescott, SSE3)
     /// kernels, several times slower; its Haswell kernels are correct on any CPU with AVX2 and FMA. OpenBLAS reads
     /// `OPENBLAS_CORETYPE` when it loads, before `main`, so when the variable is unset the process re-executes
     /// itself once with it set. An operator's own setting is always kept.
-    static func selectCoreType() {
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-            let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+    static func prepare() {
+        #if arch(x86_64)
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
             let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return }
-        let flags = Set(flagsLine.split(separator: " "))
-        guard flags.contains("avx2"), flags.contains("fma") else { return }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        let missing = requiredFlags.filter { !flags.contains($0) }
+        guard missing.isEmpty else {
+            FileHandle.standardError.write(
+                Data("error: this CPU lacks \(missing.joined(separator: ", ")), which whisper-server's kernels need\n".utf8))
+            exit(1)
+        }
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return }
         setenv("OPENBLAS_CORETYPE", "Haswell", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // exec failed: carry on with the library's own choice.
+        #endif
     }
 }

@@ -10,7 +10,7 @@ struct WhisperServerCommand: AsyncParsableCommand {
     )
 
     static func main() async {
-        BLASEnvironment.selectCoreType()
+        BLASEnvironment.prepare()
         await main(nil)
     }
 }

@@ -19,20 +19,55 @@ import WhisperTensor
         (0..<count).map { _ in Float.random(in: -1...1, using: &random) }
     }
 
-    @Test mutating func linearMatchesNaiveProduct() {
-        for rows in [1, 3] {  // one row takes the GEMV path
-            let (inputs, outputs) = (17, 9)
-            let x = Tensor(rows: rows, columns: inputs, values: values(rows * inputs))
-            let layer = Linear(weight: values(inputs * outputs), bias: values(outputs), inputs: inputs, outputs: outputs)
-            let y = layer(x)
-            for r in 0..<rows {
-                for o in 0..<outputs {
-                    var expected = Double(layer.bias[o])
-                    for i in 0..<inputs { expected += Double(x[r, i]) * Double(layer.weight[o * inputs + i]) }
-                    #expect(abs(Double(y[r, o]) - expected) < 1e-4)
-                }
+    /// `Y = X · Wᵀ + b` in double precision.
+    func naiveLinear(_ x: [Float], rows: Int, weight: [Float], bias: [Float], inputs: Int, outputs: Int) -> [Double] {
+        (0..<rows * outputs).map { index in
+            let (r, o) = (index / outputs, index % outputs)
+            var sum = bias.isEmpty ? 0 : Double(bias[o])
+            for i in 0..<inputs { sum += Double(x[r * inputs + i]) * Double(weight[o * inputs + i]) }
+            return sum
+        }
+    }
+
+    /// Every path: one row (4-row blocks and the remainder), 2–8 rows (one pass over the weights), more rows (sgemm),
+    /// widths that are and are not multiples of the vector width, single and half precision storage.
+    @Test(arguments: [1, 2, 3, 5, 8, 9, 40]) mutating func linearMatchesNaiveProduct(rows: Int) {
+        for (inputs, outputs) in [(17, 9), (64, 35)] {
+            for half in [false, true] {
+                var weight = values(inputs * outputs)
+                if half { weight = weight.map { Float(Float16($0)) } }
+                let bias = values(outputs)
+                let x = values(rows * inputs)
+                let layer = Linear(weight: weight, bias: bias, inputs: inputs, outputs: outputs)
+                #expect(layer.storesHalfPrecision == half)
+                let y = layer(Tensor(rows: rows, columns: inputs, values: x))
+                let expected = naiveLinear(x, rows: rows, weight: weight, bias: bias, inputs: inputs, outputs: outputs)
+                for (got, want) in zip(y.storage, expected) { #expect(abs(Double(got) - want) < 1e-4) }
             }
         }
+    }
+
+    /// A matrix large enough to be split between threads gives the same products as the naive sum.
+    @Test mutating func largeMatrixVectorProductIsSplitCorrectly() {
+        let (inputs, outputs) = (384, 3001)
+        let weight = values(inputs * outputs).map { Float(Float16($0)) }
+        let x = values(2 * inputs)
+        let layer = Linear(weight: weight, bias: [], inputs: inputs, outputs: outputs)
+        for rows in [1, 2] {
+            let input = Array(x[0..<rows * inputs])
+            let y = layer(Tensor(rows: rows, columns: inputs, values: input))
+            let expected = naiveLinear(input, rows: rows, weight: weight, bias: [], inputs: inputs, outputs: outputs)
+            let worst = zip(y.storage, expected).map { abs(Double($0) - $1) }.max()!
+            #expect(worst < 1e-4)
+        }
+    }
+
+    @Test mutating func rowLookupReturnsTheStoredRow() {
+        let weight = values(5 * 12).map { Float(Float16($0)) }
+        let layer = Linear(weight: weight, bias: [], inputs: 12, outputs: 5)
+        var row = [Float](repeating: 0, count: 12)
+        row.withUnsafeMutableBufferPointer { layer.row(3, into: $0.baseAddress!) }
+        #expect(row == Array(weight[36..<48]))
     }
 
     @Test mutating func layerNormNormalisesRows() {
@@ -49,10 +84,12 @@ import WhisperTensor
     }
 
     @Test func geluMatchesErfDefinition() {
-        var data: [Float] = [-3, -1, -0.5, 0, 0.5, 1, 3]
+        let inputs = stride(from: -9.0, through: 9.0, by: 0.037).map { $0 }
+        var data = inputs.map(Float.init)
         data.withUnsafeMutableBufferPointer { Activations.gelu($0) }
-        for (x, y) in zip([-3.0, -1, -0.5, 0, 0.5, 1, 3], data) {
-            #expect(abs(Double(y) - 0.5 * x * (1 + erf(x / 2.0.squareRoot()))) < 1e-5)
+        for (x, y) in zip(inputs, data) {
+            let exact = 0.5 * Double(Float(x)) * (1 + erf(Double(Float(x)) / 2.0.squareRoot()))
+            #expect(abs(Double(y) - exact) < 2e-6 * max(1, abs(x)))
         }
     }
 
@@ -65,36 +102,87 @@ import WhisperTensor
         #expect(data[3] == 0)
     }
 
-    @Test mutating func causalAttentionMatchesNaive() {
-        let (rows, heads, headWidth) = (5, 2, 4)
+    /// Softmax and log-softmax over a long row (vector body and scalar tail) against double precision: relative error
+    /// within a few float roundings of `x − max` (which costs |x − max| · 2⁻²⁴ before any exponential).
+    @Test mutating func softmaxAndLogSoftmaxMatchDoublePrecision() {
+        let row = values(1003).map { $0 * 40 }
+        let maximum = Double(row.max()!)
+        let total = row.reduce(0.0) { $0 + exp(Double($1) - maximum) }
+        var soft = row
+        soft.withUnsafeMutableBufferPointer { Activations.softmax($0.baseAddress!, rows: 1, width: $0.count) }
+        var logSoft = row
+        logSoft.withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
+        for i in row.indices {
+            let expected = exp(Double(row[i]) - maximum) / total
+            let tolerance = 5e-7 + 1.2e-7 * abs(Double(row[i]) - maximum)
+            #expect(abs(Double(soft[i]) - expected) <= tolerance * expected)
+            #expect(abs(Double(logSoft[i]) - log(expected)) < 1e-4)
+        }
+    }
+
+    /// Few query rows (the decoder's own kernels, generic and 64-wide) and many (BLAS), causal with a cache offset
+    /// and not, keys and values side by side or in one block per head, against the definition; the attention weights
+    /// handed to `onWeights` are the softmax rows (0 where hidden).
+    @Test(arguments: [
+        (1, 7, 6, 16), (3, 3, 0, 16), (5, 5, 0, 64), (1, 9, 8, 64), (12, 12, 0, 16), (2, 1500, nil, 64), (16, 40, nil, 64),
+    ] as [(Int, Int, Int?, Int)])
+    mutating func attentionMatchesNaive(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int) {
+        for blocked in [false, true] {
+            checkAttention(queries: queries, keyCount: keyCount, causalOffset: causalOffset, headWidth: headWidth, blocked: blocked)
+        }
+    }
+
+    mutating func checkAttention(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int, blocked: Bool) {
+        let heads = 2
         let width = heads * headWidth
-        let q = values(rows * width), k = values(rows * width), v = values(rows * width)
-        var output = [Float](repeating: 0, count: rows * width)
-        var scores = [Float](repeating: 0, count: rows * rows)
+        let q = values(queries * width), k = values(keyCount * width), v = values(keyCount * width)
+        // The same keys and values rearranged into one `keyCount × headWidth` block per head.
+        func perHead(_ m: [Float]) -> [Float] {
+            var blocks: [Float] = []
+            for h in 0..<heads {
+                for t in 0..<keyCount {
+                    let start = t * width + h * headWidth
+                    blocks += m[start..<start + headWidth]
+                }
+            }
+            return blocks
+        }
+        let (keyData, valueData) = blocked ? (perHead(k), perHead(v)) : (k, v)
+        let (rowStride, headStride) = blocked ? (headWidth, keyCount * headWidth) : (width, headWidth)
+        var output = [Float](repeating: 0, count: queries * width)
+        var scores = [Float](repeating: 0, count: queries * keyCount)
+        var reported: [[Float]] = []
         q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
+            keyData.withUnsafeBufferPointer { kp in
+                valueData.withUnsafeBufferPointer { vp in
                     Attention.multiHead(
-                        query: .init(base: qp.baseAddress!, rows: rows, stride: width),
-                        keys: .init(base: kp.baseAddress!, rows: rows, stride: width),
-                        values: .init(base: vp.baseAddress!, rows: rows, stride: width),
-                        output: &output, outputStride: width, heads: heads, headWidth: headWidth, causalOffset: 0,
-                        scores: &scores)
+                        query: .init(base: qp.baseAddress!, rows: queries, stride: width),
+                        keys: .init(base: kp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
+                        values: .init(base: vp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
+                        output: &output, outputStride: width, heads: heads, headWidth: headWidth, causalOffset: causalOffset,
+                        scores: &scores,
+                        onWeights: { _, weights in reported.append(Array(UnsafeBufferPointer(start: weights, count: queries * keyCount))) })
                 }
             }
         }
+        #expect(reported.count == heads)
         for h in 0..<heads {
-            for i in 0..<rows {
+            for i in 0..<queries {
+                let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
                 var weights: [Double] = []
-                for j in 0...i {
+                for j in 0..<visible {
                     var dot = 0.0
                     for d in 0..<headWidth { dot += Double(q[i * width + h * headWidth + d]) * Double(k[j * width + h * headWidth + d]) }
                     weights.append(exp(dot / Double(headWidth).squareRoot()))
                 }
                 let total = weights.reduce(0, +)
+                for j in 0..<keyCount {
+                    let expected = j < visible ? weights[j] / total : 0
+                    #expect(abs(Double(reported[h][i * keyCount + j]) - expected) < 1e-5)
+                }
                 for d in 0..<headWidth {
                     var expected = 0.0
-                    for j in 0...i { expected += weights[j] / total * Double(v[j * width + h * headWidth + d]) }
+                    for j in 0..<visible { expected += weights[j] / total * Double(v[j * width + h * headWidth + d]) }
                     #expect(abs(Double(output[i * width + h * headWidth + d]) - expected) < 1e-4)
                 }
             }
@@ -103,20 +191,21 @@ import WhisperTensor
 
     @Test mutating func strideTwoConvolutionMatchesNaive() {
         let (inChannels, outChannels, frames) = (3, 4, 9)
+        let (weight, bias) = (values(outChannels * inChannels * 3), values(outChannels))
         let conv = Convolution1D(
-            weight: values(outChannels * inChannels * 3), bias: values(outChannels), inChannels: inChannels,
+            weight: weight, bias: bias, inChannels: inChannels,
             outChannels: outChannels, kernel: 3, stride: 2, padding: 1)
         let input = values(inChannels * frames)  // channel-major [inChannels, frames]
         let y = input.withUnsafeBufferPointer { conv.apply($0.baseAddress!, frames: frames, frameStride: 1, channelStride: frames) }
         #expect(y.rows == 5)
         for t in 0..<y.rows {
             for o in 0..<outChannels {
-                var expected = Double(conv.bias[o])
+                var expected = Double(bias[o])
                 for c in 0..<inChannels {
                     for k in 0..<3 {
                         let source = t * 2 + k - 1
                         if source >= 0 && source < frames {
-                            expected += Double(conv.weight[(o * inChannels + c) * 3 + k]) * Double(input[c * frames + source])
+                            expected += Double(weight[(o * inChannels + c) * 3 + k]) * Double(input[c * frames + source])
                         }
                     }
                 }

@@ -4,8 +4,8 @@ import WhisperTensor
 /// sequence (beams or samples advance in lockstep).
 struct DecoderSession {
     private let weights: ModelWeights
-    /// Per layer: `audioFrames × 2·width` (K then V), from the encoder output.
-    private let crossKeyValues: [Tensor]
+    /// Per layer: the audio's keys and values for cross-attention, computed once per window.
+    private let crossKeyValues: [CrossAttentionMemory]
     /// Per sequence, per layer: keys and values of the tokens seen so far, `textPositions × width` each.
     private var keyCaches: [[[Float]]] = []
     private var valueCaches: [[[Float]]] = []
@@ -14,7 +14,9 @@ struct DecoderSession {
 
     init(weights: ModelWeights, audio: Tensor) {
         self.weights = weights
-        crossKeyValues = weights.decoderLayers.map { $0.crossKeyValue(audio) }
+        crossKeyValues = weights.decoderLayers.map {
+            CrossAttentionMemory(projected: $0.crossKeyValue(audio), heads: weights.hyper.heads)
+        }
         let empty = [Float](repeating: 0, count: weights.hyper.textPositions * weights.hyper.width)
         keyCaches = [Array(repeating: empty, count: weights.hyper.decoderLayers)]
         valueCaches = keyCaches
@@ -42,22 +44,19 @@ struct DecoderSession {
         precondition(length + count <= hyper.textPositions, "decoder positions exhausted")
         let rows = sequences * count
         var x = Tensor(rows: rows, columns: width)
-        weights.tokenEmbedding.withUnsafeBufferPointer { embedding in
-            weights.decoderPositions.withUnsafeBufferPointer { position in
-                x.storage.withUnsafeMutableBufferPointer { out in
-                    for b in 0..<sequences {
-                        for i in 0..<count {
-                            let row = out.baseAddress! + (b * count + i) * width
-                            let token = embedding.baseAddress! + tokens[b][i] * width
-                            let pos = position.baseAddress! + (length + i) * width
-                            for j in 0..<width { row[j] = token[j] + pos[j] }
-                        }
+        weights.decoderPositions.withUnsafeBufferPointer { position in
+            x.storage.withUnsafeMutableBufferPointer { out in
+                for b in 0..<sequences {
+                    for i in 0..<count {
+                        let row = out.baseAddress! + (b * count + i) * width
+                        weights.tokenEmbedding.row(tokens[b][i], into: row)
+                        Activations.add(position.baseAddress! + (length + i) * width, into: row, count: width)
                     }
                 }
             }
         }
         let total = length + count
-        let audioFrames = crossKeyValues[0].rows
+        let audioFrames = crossKeyValues[0].frames
         var scores = [Float](repeating: 0, count: count * max(total, audioFrames))
         for (index, layer) in weights.decoderLayers.enumerated() {
             // Causal self-attention with the cache.
@@ -92,18 +91,21 @@ struct DecoderSession {
             // Cross-attention over the audio.
             let query = layer.crossQuery(layer.crossAttentionNorm(x))
             var crossed = Tensor(rows: rows, columns: width)
+            let memory = crossKeyValues[index]
             query.storage.withUnsafeBufferPointer { q in
-                crossKeyValues[index].storage.withUnsafeBufferPointer { kv in
-                    crossed.storage.withUnsafeMutableBufferPointer { out in
-                        scores.withUnsafeMutableBufferPointer { s in
-                            for b in 0..<sequences {
-                                Attention.multiHead(
-                                    query: .init(base: q.baseAddress! + b * count * width, rows: count, stride: width),
-                                    keys: .init(base: kv.baseAddress!, rows: audioFrames, stride: 2 * width),
-                                    values: .init(base: kv.baseAddress! + width, rows: audioFrames, stride: 2 * width),
-                                    output: out.baseAddress! + b * count * width, outputStride: width,
-                                    heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!,
-                                    onWeights: crossAttention.map { hook in { head, weights in hook(index, head, weights) } })
+                memory.keys.withUnsafeBufferPointer { keys in
+                    memory.values.withUnsafeBufferPointer { values in
+                        crossed.storage.withUnsafeMutableBufferPointer { out in
+                            scores.withUnsafeMutableBufferPointer { s in
+                                for b in 0..<sequences {
+                                    Attention.multiHead(
+                                        query: .init(base: q.baseAddress! + b * count * width, rows: count, stride: width),
+                                        keys: memory.operand(keys.baseAddress!),
+                                        values: memory.operand(values.baseAddress!),
+                                        output: out.baseAddress! + b * count * width, outputStride: width,
+                                        heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!,
+                                        onWeights: crossAttention.map { hook in { head, weights in hook(index, head, weights) } })
+                                }
                             }
                         }
                     }
@@ -125,16 +127,7 @@ struct DecoderSession {
             }
         }
         let normed = weights.decoderNorm(selected)
-        var logits = [Float](repeating: 0, count: selected.rows * hyper.vocabularySize)
-        normed.storage.withUnsafeBufferPointer { h in
-            weights.tokenEmbedding.withUnsafeBufferPointer { e in
-                logits.withUnsafeMutableBufferPointer { out in
-                    Matrix.multiply(
-                        h.baseAddress!, e.baseAddress!, into: out.baseAddress!,
-                        m: selected.rows, n: hyper.vocabularySize, k: width, transposeB: true)
-                }
-            }
-        }
+        let logits = weights.tokenEmbedding(normed).storage
         return (0..<sequences).map { b in
             (0..<positions.count).map { p in
                 let start = (b * positions.count + p) * hyper.vocabularySize
@@ -146,5 +139,46 @@ struct DecoderSession {
     /// Duplicates sequence 0 into `count` sequences (after a shared prompt).
     mutating func fork(into count: Int) {
         reorder(Array(repeating: 0, count: count))
+    }
+}
+
+/// One decoder layer's cross-attention keys and values over the audio, each head's block contiguous
+/// (`heads × frames × headWidth`), so a query streams through one block instead of striding across all heads.
+struct CrossAttentionMemory {
+    let keys: [Float]
+    let values: [Float]
+    let frames: Int
+    let headWidth: Int
+
+    /// Splits the fused projection (`frames × 2·width`, keys then values in each row) into per-head blocks.
+    init(projected: Tensor, heads: Int) {
+        let width = projected.columns / 2
+        let headWidth = width / heads
+        let frames = projected.rows
+        var keys = [Float](repeating: 0, count: frames * width)
+        var values = keys
+        projected.storage.withUnsafeBufferPointer { source in
+            keys.withUnsafeMutableBufferPointer { k in
+                values.withUnsafeMutableBufferPointer { v in
+                    for t in 0..<frames {
+                        let row = source.baseAddress! + t * 2 * width
+                        for h in 0..<heads {
+                            let target = (h * frames + t) * headWidth
+                            (k.baseAddress! + target).update(from: row + h * headWidth, count: headWidth)
+                            (v.baseAddress! + target).update(from: row + width + h * headWidth, count: headWidth)
+                        }
+                    }
+                }
+            }
+        }
+        self.keys = keys
+        self.values = values
+        self.frames = frames
+        self.headWidth = headWidth
+    }
+
+    /// The attention operand over `block` (``keys`` or ``values``).
+    func operand(_ block: UnsafePointer<Float>) -> Attention.Operand {
+        .init(base: block, rows: frames, stride: headWidth, headStride: frames * headWidth)
     }
 }

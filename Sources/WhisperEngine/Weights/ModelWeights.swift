@@ -49,27 +49,56 @@ struct ModelWeights: Sendable {
     let encoderPositions: [Float]
     let encoderLayers: [EncoderLayerWeights]
     let encoderNorm: LayerNorm
-    /// `vocabularySize × width`; also the output projection (tied).
-    let tokenEmbedding: [Float]
+    /// `vocabularySize × width` token embeddings, also the output projection (tied): rows are looked up with
+    /// ``Linear/row(_:into:)`` and the layer applied gives the logits.
+    let tokenEmbedding: Linear
     /// `textPositions × width`.
     let decoderPositions: [Float]
     let decoderLayers: [DecoderLayerWeights]
     let decoderNorm: LayerNorm
 
+    /// Assembles a model's weights; `tokenEmbedding` is `vocabularySize × width` values.
+    init(
+        hyper: HyperParameters, conv1: Convolution1D, conv2: Convolution1D, encoderPositions: [Float],
+        encoderLayers: [EncoderLayerWeights], encoderNorm: LayerNorm, tokenEmbedding: [Float], decoderPositions: [Float],
+        decoderLayers: [DecoderLayerWeights], decoderNorm: LayerNorm
+    ) {
+        self.hyper = hyper
+        self.conv1 = conv1
+        self.conv2 = conv2
+        self.encoderPositions = encoderPositions
+        self.encoderLayers = encoderLayers
+        self.encoderNorm = encoderNorm
+        self.tokenEmbedding = Linear(weight: tokenEmbedding, bias: [], inputs: hyper.width, outputs: hyper.vocabularySize)
+        self.decoderPositions = decoderPositions
+        self.decoderLayers = decoderLayers
+        self.decoderNorm = decoderNorm
+    }
+
+    /// Every fully connected layer, the tied embedding included.
+    private var linearLayers: [Linear] {
+        encoderLayers.flatMap { [$0.queryKeyValue, $0.attentionOutput, $0.feedForwardIn, $0.feedForwardOut] }
+            + decoderLayers.flatMap {
+                [$0.selfQueryKeyValue, $0.selfAttentionOutput, $0.crossQuery, $0.crossKeyValue, $0.crossAttentionOutput,
+                 $0.feedForwardIn, $0.feedForwardOut]
+            } + [tokenEmbedding]
+    }
+
+    /// Parameters held in `Float` whatever the checkpoint's precision: norms, convolutions, positions.
+    private var otherParameterCount: Int {
+        let norms = encoderLayers.flatMap { [$0.attentionNorm, $0.feedForwardNorm] }
+            + decoderLayers.flatMap { [$0.selfAttentionNorm, $0.crossAttentionNorm, $0.feedForwardNorm] }
+            + [encoderNorm, decoderNorm]
+        return norms.reduce(0) { $0 + 2 * $1.gamma.count } + conv1.parameterCount + conv2.parameterCount
+            + encoderPositions.count + decoderPositions.count
+    }
+
     var parameterCount: Int {
-        func linear(_ l: Linear) -> Int { l.weight.count + l.bias.count }
-        func norm(_ n: LayerNorm) -> Int { n.gamma.count * 2 }
-        let encoder = encoderLayers.reduce(0) {
-            $0 + norm($1.attentionNorm) + linear($1.queryKeyValue) + linear($1.attentionOutput)
-                + norm($1.feedForwardNorm) + linear($1.feedForwardIn) + linear($1.feedForwardOut)
-        }
-        let decoder = decoderLayers.reduce(0) {
-            $0 + norm($1.selfAttentionNorm) + linear($1.selfQueryKeyValue) + linear($1.selfAttentionOutput)
-                + norm($1.crossAttentionNorm) + linear($1.crossQuery) + linear($1.crossKeyValue)
-                + linear($1.crossAttentionOutput) + norm($1.feedForwardNorm) + linear($1.feedForwardIn)
-                + linear($1.feedForwardOut)
-        }
-        return conv1.weight.count + conv1.bias.count + conv2.weight.count + conv2.bias.count + encoderPositions.count
-            + encoder + norm(encoderNorm) + tokenEmbedding.count + decoderPositions.count + decoder + norm(decoderNorm)
+        linearLayers.reduce(0) { $0 + $1.parameterCount } + otherParameterCount
+    }
+
+    /// Bytes the weights occupy in memory (matrices exactly representable in half precision are stored so).
+    var memoryBytes: Int {
+        linearLayers.reduce(0) { $0 + $1.memoryBytes } + otherParameterCount * MemoryLayout<Float>.size
     }
 }
