@@ -5,6 +5,8 @@ import WhisperTensor
 struct DecodingResult {
     /// Generated tokens, end-of-text excluded.
     var tokens: [Int]
+    /// Log-probability of each generated token when it was chosen (after the logit rules), parallel to `tokens`.
+    var tokenLogprobs: [Float]
     /// Sum of the tokens' log-probabilities, end-of-text included.
     var sumLogprob: Double
     /// Probability of the no-speech token at the start-of-transcript position.
@@ -52,21 +54,22 @@ struct TokenDecoder {
     ) throws(TranscriptionError) -> DecodingResult {
         var logits = initial
         var tokens: [Int] = []
+        var logprobs: [Float] = []
         var sum: Double = 0
         while true {
             filter.apply(&logits, generated: tokens)
             logits.withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
             let token = Self.argmax(logits)
             sum += Double(logits[token])
-            if token == special.endOfText || tokens.count + 1 >= maxTokens {
-                if token != special.endOfText { tokens.append(token) }
-                break
+            if token != special.endOfText {
+                tokens.append(token)
+                logprobs.append(logits[token])
             }
-            tokens.append(token)
+            if token == special.endOfText || tokens.count >= maxTokens { break }
             if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
             logits = session.forward([[token]], logitsAt: [0])[0][0]
         }
-        return DecodingResult(tokens: tokens, sumLogprob: sum, noSpeechProbability: 0)
+        return DecodingResult(tokens: tokens, tokenLogprobs: logprobs, sumLogprob: sum, noSpeechProbability: 0)
     }
 
     private func sample(
@@ -77,6 +80,7 @@ struct TokenDecoder {
         session.fork(into: count)
         var logits = Array(repeating: initial, count: count)
         var sequences = Array(repeating: [Int](), count: count)
+        var logprobs = Array(repeating: [Float](), count: count)
         var sums = Array(repeating: 0.0, count: count)
         var finished = Array(repeating: false, count: count)
         while !finished.allSatisfy({ $0 }) {
@@ -90,12 +94,11 @@ struct TokenDecoder {
                 let token = Self.sample(logits[i], temperature: temperature, random: &random)
                 logits[i].withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
                 sums[i] += Double(logits[i][token])
-                if token == special.endOfText || sequences[i].count + 1 >= maxTokens {
-                    if token != special.endOfText { sequences[i].append(token) }
-                    finished[i] = true
-                } else {
+                if token != special.endOfText {
                     sequences[i].append(token)
+                    logprobs[i].append(logits[i][token])
                 }
+                if token == special.endOfText || sequences[i].count >= maxTokens { finished[i] = true }
                 next.append([token])
             }
             if finished.allSatisfy({ $0 }) { break }
@@ -103,18 +106,18 @@ struct TokenDecoder {
             logits = session.forward(next, logitsAt: [0]).map { $0[0] }
         }
         let best = (0..<count).max { score(sums[$0], length: sequences[$0].count) < score(sums[$1], length: sequences[$1].count) }!
-        return DecodingResult(tokens: sequences[best], sumLogprob: sums[best], noSpeechProbability: 0)
+        return DecodingResult(tokens: sequences[best], tokenLogprobs: logprobs[best], sumLogprob: sums[best], noSpeechProbability: 0)
     }
 
     private func beamSearch(
         session: inout DecoderSession, logits initial: [Float], maxTokens: Int, isCancelled: () -> Bool
     ) throws(TranscriptionError) -> DecodingResult {
         let maxCandidates = max(1, Int((Float(beamSize) * patience).rounded()))
-        var beams: [(tokens: [Int], sum: Double)] = [([], 0)]
+        var beams: [(tokens: [Int], logprobs: [Float], sum: Double)] = [([], [], 0)]
         var logits = [initial]
-        var finished: [(tokens: [Int], sum: Double)] = []
+        var finished: [(tokens: [Int], logprobs: [Float], sum: Double)] = []
         while true {
-            var candidates: [(tokens: [Int], sum: Double, source: Int)] = []
+            var candidates: [(tokens: [Int], logprobs: [Float], sum: Double, source: Int)] = []
             var seen = Set<[Int]>()
             for (index, beam) in beams.enumerated() {
                 filter.apply(&logits[index], generated: beam.tokens)
@@ -122,18 +125,19 @@ struct TokenDecoder {
                 for token in Self.topK(logits[index], beamSize + 1) {
                     let sequence = beam.tokens + [token]
                     guard seen.insert(sequence).inserted else { continue }
-                    candidates.append((sequence, beam.sum + Double(logits[index][token]), index))
+                    let logprob = logits[index][token]
+                    candidates.append((sequence, beam.logprobs + [logprob], beam.sum + Double(logprob), index))
                 }
             }
             candidates.sort { $0.sum > $1.sum }
-            var next: [(tokens: [Int], sum: Double)] = []
+            var next: [(tokens: [Int], logprobs: [Float], sum: Double)] = []
             var sources: [Int] = []
-            var newlyFinished: [(tokens: [Int], sum: Double)] = []
+            var newlyFinished: [(tokens: [Int], logprobs: [Float], sum: Double)] = []
             for candidate in candidates {
                 if candidate.tokens.last == special.endOfText {
-                    newlyFinished.append((Array(candidate.tokens.dropLast()), candidate.sum))
+                    newlyFinished.append((Array(candidate.tokens.dropLast()), Array(candidate.logprobs.dropLast()), candidate.sum))
                 } else {
-                    next.append((candidate.tokens, candidate.sum))
+                    next.append((candidate.tokens, candidate.logprobs, candidate.sum))
                     sources.append(candidate.source)
                     if next.count == beamSize { break }
                 }
@@ -152,7 +156,7 @@ struct TokenDecoder {
             logits = session.forward(beams.map { [$0.tokens.last!] }, logitsAt: [0]).map { $0[0] }
         }
         let best = finished.max { score($0.sum, length: $0.tokens.count) < score($1.sum, length: $1.tokens.count) }!
-        return DecodingResult(tokens: best.tokens, sumLogprob: best.sum, noSpeechProbability: 0)
+        return DecodingResult(tokens: best.tokens, tokenLogprobs: best.logprobs, sumLogprob: best.sum, noSpeechProbability: 0)
     }
 
     /// Ranking score: log-probability divided by length, or by the length penalty `((5 + n) / 6)^α`.

@@ -51,9 +51,6 @@ struct Transcriber {
             }
             language = "en"
         }
-        if options.initialPrompt != nil && !model.tokenizer.canEncode {
-            throw TranscriptionError(.invalidOptions, "this model ships no tokenizer.json, so prompts cannot be encoded", parameter: "prompt")
-        }
         let suppressed = Set(
             (options.suppressTokens ?? model.configuration.suppressIDs) + [
                 special.transcribe, special.translate, special.startOfTranscript, special.startOfPrevious,
@@ -69,7 +66,33 @@ struct Transcriber {
             maxInitialTimestampIndex: Int((options.maxInitialTimestamp / Self.timePrecision).rounded()))
     }
 
+    /// Transcribes the audio, or only its speech regions when voice activity detection is on (times stay those of
+    /// the original audio), then lists each text token's log-probability.
     mutating func run(samples: [Float], isCancelled: () -> Bool, onSegment: (Segment) -> Void) throws(TranscriptionError) -> Transcript {
+        var transcript: Transcript
+        if let voiceActivity = options.voiceActivity {
+            let regions = VoiceActivityDetector(options: voiceActivity).speechRegions(in: samples)
+            let timeline = SpeechTimeline(original: samples, regions: regions)
+            transcript = try transcribeWindows(timeline.samples, isCancelled: isCancelled) { onSegment(timeline.mapped($0)) }
+            transcript.segments = transcript.segments.map(timeline.mapped)
+            transcript.filtered = transcript.filtered?.map(timeline.mapped)
+            transcript.duration = Double(samples.count) / Double(LogMelSpectrogram.sampleRate)
+        } else {
+            transcript = try transcribeWindows(samples, isCancelled: isCancelled, onSegment: onSegment)
+        }
+        let tokenizer = model.tokenizer
+        transcript.logprobs = transcript.segments.flatMap { segment in
+            zip(segment.tokens, segment.tokenLogprobs).filter { $0.0 < model.specialTokens.endOfText }.map { token, logprob in
+                let bytes = tokenizer.bytes(of: token)
+                return TokenLogprob(token: String(decoding: bytes, as: UTF8.self), logprob: Double(logprob), bytes: bytes)
+            }
+        }
+        return transcript
+    }
+
+    private mutating func transcribeWindows(
+        _ samples: [Float], isCancelled: () -> Bool, onSegment: (Segment) -> Void
+    ) throws(TranscriptionError) -> Transcript {
         let special = model.specialTokens
         let tokenizer = model.tokenizer
         let encoder = Encoder(weights: model.weights)
@@ -86,6 +109,8 @@ struct Transcriber {
         }
         var promptResetSince = 0
         var segments: [Segment] = []
+        var filtered: [FilteredText] = []
+        let hallucinations = HallucinationFilter(tokenizer: tokenizer, special: special)
         var language = self.language
         var statistics = TranscriptionStatistics()
         var lastSpeechTimestamp = 0.0
@@ -124,7 +149,7 @@ struct Transcriber {
             }
             let previousSeek = seek
             var (pieces, singleTimestampEnding) = split(
-                outcome.result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
+                outcome.result.tokens, logprobs: outcome.result.tokenLogprobs, timeOffset: timeOffset, segmentSize: segmentSize,
                 segmentDuration: segmentDuration, seek: &seek)
             if options.wordTimestamps {
                 addWordTimings(
@@ -140,12 +165,19 @@ struct Transcriber {
                 let text = tokenizer.decode(piece.tokens)
                 if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
                 if options.silenceGuard && Self.rms(samples, from: piece.start, to: piece.end) < Self.silenceRMS { continue }
-                allTokens.append(contentsOf: piece.tokens)
-                let segment = Segment(
+                var segment = Segment(
                     id: segments.count, seek: previousSeek, start: piece.start, end: piece.end, text: text,
                     tokens: piece.tokens, temperature: outcome.temperature, avgLogprob: outcome.result.averageLogprob,
                     compressionRatio: outcome.compressionRatio, noSpeechProb: outcome.result.noSpeechProbability,
                     words: options.wordTimestamps ? piece.words : nil)
+                segment.tokenLogprobs = piece.logprobs
+                if options.filterHallucinations {
+                    let (kept, removed) = hallucinations.filter(segment, after: segments.last)
+                    filtered += removed
+                    guard let kept else { continue }
+                    segment = kept
+                }
+                allTokens.append(contentsOf: segment.tokens)
                 segments.append(segment)
                 onSegment(segment)
             }
@@ -153,10 +185,12 @@ struct Transcriber {
                 promptResetSince = allTokens.count
             }
         }
-        return Transcript(
+        var transcript = Transcript(
             task: options.task, language: language ?? "en",
             duration: Double(samples.count) / Double(LogMelSpectrogram.sampleRate), segments: segments,
             statistics: statistics)
+        transcript.filtered = options.filterHallucinations ? filtered : nil
+        return transcript
     }
 
     private struct Outcome {
@@ -231,12 +265,13 @@ struct Transcriber {
         var start: Double
         var end: Double
         var tokens: [Int]
+        var logprobs: [Float]
         var words: [Word] = []
     }
 
     /// Cuts a window's tokens into segments at consecutive timestamp pairs and advances `seek`.
     private func split(
-        _ tokens: [Int], timeOffset: Double, segmentSize: Int, segmentDuration: Double, seek: inout Int
+        _ tokens: [Int], logprobs: [Float], timeOffset: Double, segmentSize: Int, segmentDuration: Double, seek: inout Int
     ) -> (pieces: [Piece], singleTimestampEnding: Bool) {
         let begin = model.specialTokens.timestampBegin
         let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
@@ -252,7 +287,7 @@ struct Transcriber {
                     Piece(
                         start: timeOffset + Double(sliced[0] - begin) * Self.timePrecision,
                         end: timeOffset + Double(sliced[sliced.count - 1] - begin) * Self.timePrecision,
-                        tokens: sliced))
+                        tokens: sliced, logprobs: Array(logprobs[last..<current])))
                 last = current
             }
             if singleTimestampEnding {
@@ -265,7 +300,7 @@ struct Transcriber {
             if let lastTimestamp = tokens.last(where: { $0 >= begin }), lastTimestamp != begin {
                 duration = Double(lastTimestamp - begin) * Self.timePrecision
             }
-            pieces.append(Piece(start: timeOffset, end: timeOffset + duration, tokens: tokens))
+            pieces.append(Piece(start: timeOffset, end: timeOffset + duration, tokens: tokens, logprobs: logprobs))
             seek += segmentSize
         }
         return (pieces, singleTimestampEnding)

@@ -5,7 +5,7 @@ struct Tokenizer: Sendable {
     /// Token strings by id, in the byte-level alphabet.
     private let tokens: [String]
     private let ids: [String: Int]
-    /// Merge ranks: `"a b"` → rank; empty when the model ships no `tokenizer.json`.
+    /// Merge ranks: `"a b"` → rank; empty when the model ships no `tokenizer.json` (then vocabulary ids rank merges).
     private let mergeRanks: [String: Int]
     let specialTokens: SpecialTokens
 
@@ -41,9 +41,23 @@ struct Tokenizer: Sendable {
             }
             let count = (byID.keys.max() ?? -1) + 1
             tokens = (0..<count).map { byID[$0] ?? "" }
+            // Older Hugging Face tokenizers stop at <|notimestamps|>; the timestamps follow it, 0.02 s apart.
+            if tokens.last == "<|notimestamps|>" {
+                tokens += (0..<max(0, vocabularySize - count)).map { String(format: "<|%.2f|>", Double($0) * 0.02) }
+            }
         } else {
             throw ModelLoadingError(.missingFile, "the model directory has neither vocabulary.txt nor tokenizer.json")
         }
+        try self.init(tokens: tokens, mergeRanks: merges, vocabularySize: vocabularySize)
+    }
+
+    /// A tokenizer over `tokens` (byte-level strings by id).
+    /// - Parameters:
+    ///   - tokens: every token, special ones included, by id.
+    ///   - mergeRanks: `"a b"` → rank from `tokenizer.json`; when empty, encoding merges by vocabulary rank (tiktoken's
+    ///     rule: the pair whose concatenation has the lowest id first), which Whisper's vocabularies are built for.
+    ///   - vocabularySize: rows of the model's embedding, which the vocabulary must match.
+    init(tokens: [String], mergeRanks: [String: Int], vocabularySize: Int) throws(ModelLoadingError) {
         guard tokens.count == vocabularySize else {
             throw ModelLoadingError(
                 .corrupt, "vocabulary has \(tokens.count) tokens but the model's embedding has \(vocabularySize)")
@@ -52,25 +66,22 @@ struct Tokenizer: Sendable {
         for (id, token) in tokens.enumerated() where ids[token] == nil { ids[token] = id }
         self.tokens = tokens
         self.ids = ids
-        self.mergeRanks = merges
+        self.mergeRanks = mergeRanks
         self.specialTokens = try SpecialTokens(vocabulary: ids, vocabularySize: vocabularySize)
     }
 
-    /// Whether `encode` is available (it needs the merges of `tokenizer.json`).
-    var canEncode: Bool { !mergeRanks.isEmpty }
-
     /// Text of the ordinary tokens among `ids` (special and timestamp tokens are skipped).
     func decode(_ ids: some Sequence<Int>) -> String {
-        var bytes: [UInt8] = []
-        for id in ids where id < specialTokens.endOfText && id >= 0 && id < tokens.count {
-            for scalar in tokens[id].unicodeScalars {
-                if let byte = ByteLevel.byte(for: scalar) { bytes.append(byte) }
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: ids.flatMap { bytes(of: $0) }, as: UTF8.self)
     }
 
-    /// Token ids for `text`, by GPT-2's pre-tokenisation and byte-level BPE merges.
+    /// The UTF-8 bytes of one ordinary token (none for special and timestamp tokens); a token may end mid-character.
+    func bytes(of id: Int) -> [UInt8] {
+        guard id < specialTokens.endOfText && id >= 0 && id < tokens.count else { return [] }
+        return tokens[id].unicodeScalars.compactMap { ByteLevel.byte(for: $0) }
+    }
+
+    /// Token ids for `text`, by GPT-2's pre-tokenisation and byte-level BPE merges (`tokenizer.json`'s, or by vocabulary rank).
     func encode(_ text: String) -> [Int] {
         var result: [Int] = []
         for piece in PreTokenizer.split(text) {
@@ -82,12 +93,16 @@ struct Tokenizer: Sendable {
         return result
     }
 
+    private func rank(_ first: String, _ second: String) -> Int? {
+        mergeRanks.isEmpty ? ids[first + second] : mergeRanks[first + " " + second]
+    }
+
     private func merge(_ initial: [String]) -> [String] {
         var symbols = initial
         while symbols.count > 1 {
             var best: (rank: Int, index: Int)?
             for i in 0..<(symbols.count - 1) {
-                if let rank = mergeRanks[symbols[i] + " " + symbols[i + 1]], rank < (best?.rank ?? .max) {
+                if let rank = rank(symbols[i], symbols[i + 1]), rank < (best?.rank ?? .max) {
                     best = (rank, i)
                 }
             }

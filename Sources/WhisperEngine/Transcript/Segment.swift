@@ -22,6 +22,8 @@ public struct Segment: Sendable, Equatable, Codable {
     public var noSpeechProb: Double
     /// Word timings when requested.
     public var words: [Word]?
+    /// Log-probability of each of `tokens` when the decoder chose it; not part of the JSON.
+    var tokenLogprobs: [Float] = []
 
     /// Creates a segment.
     public init(

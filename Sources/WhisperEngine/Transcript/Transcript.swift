@@ -10,6 +10,10 @@ public struct Transcript: Sendable, Equatable {
     public var segments: [Segment]
     /// Where the time went.
     public var statistics: TranscriptionStatistics
+    /// What the hallucination filter removed, or `nil` when the filter was off.
+    public var filtered: [FilteredText]?
+    /// Each text token of the segments with its log-probability, in order (timestamps and special tokens excluded).
+    public var logprobs: [TokenLogprob] = []
 
     /// Creates a transcript.
     public init(
@@ -32,6 +36,11 @@ public struct Transcript: Sendable, Equatable {
     public var words: [Word] {
         segments.flatMap { $0.words ?? [] }
     }
+}
+
+extension Double {
+    /// The time rounded to the centisecond, as transcripts report times.
+    var roundedToCentiseconds: Double { (self * 100).rounded() / 100 }
 }
 
 extension String {

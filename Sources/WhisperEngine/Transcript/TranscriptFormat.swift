@@ -2,13 +2,14 @@ import Foundation
 
 /// The response formats of OpenAI's audio API, rendered from a ``Transcript``.
 public enum TranscriptFormat: String, Sendable, CaseIterable, Codable {
-    /// `{"text": "…"}`
+    /// `{"text": "…"}`, with `logprobs` when asked for
     case json
     /// The plain text and a newline.
     case text
     /// SubRip subtitles.
     case srt
-    /// `{"task","language","duration","text","segments","words","usage"}`
+    /// `{"task","language","duration","text","segments","words","usage"}`, plus `filtered` when the hallucination
+    /// filter ran
     case verboseJSON = "verbose_json"
     /// WebVTT subtitles.
     case vtt
@@ -37,11 +38,12 @@ public enum TranscriptFormat: String, Sendable, CaseIterable, Codable {
     /// - Parameters:
     ///   - transcript: the result to render.
     ///   - granularities: parts of `verbose_json` to include; ignored by the other formats.
+    ///   - includeLogprobs: add each text token's log-probability to `json` (OpenAI's `include[]=logprobs`).
     /// - Returns: the response body as text.
-    public func render(_ transcript: Transcript, granularities: Granularities = .segment) -> String {
+    public func render(_ transcript: Transcript, granularities: Granularities = .segment, includeLogprobs: Bool = false) -> String {
         switch self {
         case .json:
-            return Self.encode(["text": transcript.text])
+            return Self.encode(PlainTranscription(text: transcript.text, logprobs: includeLogprobs ? transcript.logprobs : nil))
         case .text:
             return transcript.text + "\n"
         case .verboseJSON:
@@ -77,6 +79,12 @@ public enum TranscriptFormat: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// OpenAI's `json` body.
+struct PlainTranscription: Encodable {
+    let text: String
+    let logprobs: [TokenLogprob]?
+}
+
 /// OpenAI's `verbose_json` body.
 struct VerboseTranscription: Encodable {
     struct Usage: Encodable {
@@ -91,6 +99,7 @@ struct VerboseTranscription: Encodable {
     let segments: [Segment]?
     let words: [Word]?
     let usage: Usage
+    let filtered: [FilteredText]?
 
     init(_ transcript: Transcript, granularities: TranscriptFormat.Granularities) {
         task = transcript.task
@@ -100,5 +109,6 @@ struct VerboseTranscription: Encodable {
         segments = granularities.contains(.segment) || granularities.isEmpty ? transcript.segments : nil
         words = granularities.contains(.word) ? transcript.words : nil
         usage = Usage(seconds: Int(transcript.duration.rounded(.up)))
+        filtered = transcript.filtered
     }
 }

@@ -52,15 +52,28 @@ public struct TranscriptionOptions: Sendable, Equatable {
     public var silenceGuard: Bool = true
     /// Stop conditioning on previous text after a window decoded above this temperature.
     public var promptResetOnTemperature: Float = 0.5
+    /// Transcribe only the speech regions the voice activity detector finds (`nil`: the whole audio). Times in the
+    /// transcript stay those of the original audio.
+    public var voiceActivity: VoiceActivityOptions?
+    /// Remove decoding loops, repeated segments and phrases invented on silence, and report them in
+    /// ``Transcript/filtered``. Off by default, so that transcripts match the reference implementation's.
+    public var filterHallucinations: Bool = false
 
     /// Options with the defaults above.
     public init() {}
 }
 
 extension TranscriptionOptions {
-    /// OpenAI's `temperature`: 0 means the full fallback list 0, 0.2 … 1.0; a higher value starts the list there.
-    public static func temperatures(startingAt temperature: Float) -> [Float] {
-        let steps = [Float(0.0), 0.2, 0.4, 0.6, 0.8, 1.0]
-        return [temperature] + steps.filter { $0 > temperature + 1e-6 }
+    /// OpenAI's `temperature` as a fallback schedule: 0 tries 0, 0.2 … 1.0 in turn; t > 0 starts at t and rises by 0.2 to 1.0.
+    /// - Parameter temperature: the request's temperature in [0, 1].
+    /// - Returns: the temperatures to try, in order.
+    public static func temperatures(openAITemperature temperature: Float) -> [Float] {
+        var temperatures: [Float] = []
+        var next = max(0, min(1, temperature))
+        while next <= 1.0001 {
+            temperatures.append((next * 100).rounded() / 100)
+            next += 0.2
+        }
+        return temperatures
     }
 }
