@@ -26,8 +26,28 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Beam size (1 = greedy).")
     var beamSize: Int = 5
 
-    @Option(help: "Temperature; 0 tries 0, 0.2 … 1.0 as fallback.")
+    @Option(help: "Temperature; 0 tries 0, 0.2 … 1.0 as fallback, a higher value starts the fallback there.")
     var temperature: Float = 0
+
+    @Option(help: "Candidates sampled at temperatures above 0; the most likely one wins.")
+    var bestOf: Int = 5
+
+    @Flag(help: "Transcribe only the speech the voice activity detector finds (times stay those of the file).")
+    var vad = false
+
+    @Option(help: "With --vad: speech score (0–1) that starts speech; higher ignores more noise.")
+    var vadThreshold: Float = VoiceActivityOptions().threshold
+
+    @Option(help: "With --vad: milliseconds of audio kept around each speech region.")
+    var vadPaddingMs: Int = Int(VoiceActivityOptions().padding * 1000)
+
+    @Option(help: "With --vad: milliseconds of quiet that end a speech region.")
+    var vadSilenceMs: Int = Int(VoiceActivityOptions().minSilenceDuration * 1000)
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Remove decoding loops, repeated segments and phrases invented on silence (listed in verbose_json's 'filtered').")
+    var hallucinationFilter = true
 
     @Option(help: "Initial prompt (names, spelling, style).")
     var prompt: String?
@@ -38,6 +58,8 @@ struct TranscribeCommand: ParsableCommand {
     func validate() throws {
         guard beamSize >= 1 && beamSize <= 16 else { throw ValidationError("--beam-size must be between 1 and 16") }
         guard temperature >= 0 && temperature <= 1 else { throw ValidationError("--temperature must be between 0 and 1") }
+        guard bestOf >= 1 && bestOf <= 16 else { throw ValidationError("--best-of must be between 1 and 16") }
+        guard voiceActivity.isValid else { throw ValidationError("--vad-threshold must be between 0 and 1, --vad-padding-ms and --vad-silence-ms at least 0") }
     }
 
     func run() throws {
@@ -47,8 +69,11 @@ struct TranscribeCommand: ParsableCommand {
         options.task = task
         options.language = language
         options.beamSize = beamSize
-        options.temperatures = TranscriptionOptions.temperatures(startingAt: temperature)
+        options.bestOf = bestOf
+        options.temperatures = TranscriptionOptions.temperatures(openAITemperature: temperature)
         options.initialPrompt = prompt
+        options.voiceActivity = vad ? voiceActivity : nil
+        options.filterHallucinations = hallucinationFilter
         let progress = ProgressBar(total: audio.duration)
         let transcript = try CommandFailure.wrap {
             try whisper.transcribe(audio.samples, options: options, onSegment: { segment in progress.update(segment.end) })
@@ -60,6 +85,11 @@ struct TranscribeCommand: ParsableCommand {
         } else {
             print(rendered, terminator: rendered.hasSuffix("\n") ? "" : "\n")
         }
+    }
+
+    /// The `--vad-*` settings.
+    var voiceActivity: VoiceActivityOptions {
+        VoiceActivityOptions(threshold: vadThreshold, padding: Double(vadPaddingMs) / 1000, minSilenceDuration: Double(vadSilenceMs) / 1000)
     }
 }
 

@@ -126,6 +126,22 @@ def test_transcription_formats(http, response_format):
     check(response, "/v1/audio/transcriptions", "post")
 
 
+def test_transcription_extras(http):
+    logprobs = transcribe(http, **{"include[]": "logprobs"})
+    assert logprobs.status_code == 200
+    assert check(logprobs, "/v1/audio/transcriptions", "post")["logprobs"]
+    vad = transcribe(http, response_format="verbose_json", chunking_strategy='{"type":"server_vad","threshold":0.5}')
+    assert vad.status_code == 200
+    assert check(vad, "/v1/audio/transcriptions", "post")["filtered"] == []
+    body = {"model": "whisper-1", "audio": base64.b64encode(SPEECH).decode(), "chunking_strategy": "auto", "include": ["logprobs"]}
+    dialect = http.post("/v1/audio/transcriptions", json=body)
+    assert dialect.status_code == 200
+    check(dialect, "/v1/audio/transcriptions", "post")
+    refused = transcribe(http, chunking_strategy="sometimes")
+    assert refused.status_code == 400
+    assert check(refused, "/v1/audio/transcriptions", "post")["error"]["param"] == "chunking_strategy"
+
+
 def test_transcription_stream(http):
     response = transcribe(http, stream="true")
     assert response.status_code == 200

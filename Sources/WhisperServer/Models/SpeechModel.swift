@@ -28,13 +28,22 @@ public struct ModelCapabilities: Sendable, Equatable {
     public var canTranslate: Bool
     /// Number of weights, when known.
     public var parameterCount: Int?
+    /// ISO 639-1 codes of the languages it transcribes, when known.
+    public var languages: [String]?
+    /// Whether it can time words (`timestamp_granularities[]=word`).
+    public var wordTimestamps: Bool
 
     /// Creates capabilities.
-    public init(format: String, isMultilingual: Bool, canTranslate: Bool, parameterCount: Int? = nil) {
+    public init(
+        format: String, isMultilingual: Bool, canTranslate: Bool, parameterCount: Int? = nil, languages: [String]? = nil,
+        wordTimestamps: Bool = false
+    ) {
         self.format = format
         self.isMultilingual = isMultilingual
         self.canTranslate = canTranslate
         self.parameterCount = parameterCount
+        self.languages = languages
+        self.wordTimestamps = wordTimestamps
     }
 }
 
@@ -42,7 +51,7 @@ extension WhisperModel: SpeechModel {
     public var capabilities: ModelCapabilities {
         ModelCapabilities(
             format: info.format, isMultilingual: info.isMultilingual, canTranslate: info.canTranslate,
-            parameterCount: info.parameterCount
+            parameterCount: info.parameterCount, languages: languages, wordTimestamps: true
         )
     }
 }

@@ -8,10 +8,10 @@ enum TranscriptionResponse {
     /// The answer to a non-streaming request.
     static func make(_ outcome: TranscriptionService.Outcome, for request: TranscriptionRequest) -> Response {
         switch request.dialect {
-        case .openAI:
-            return body(request.responseFormat.render(outcome.transcript, granularities: request.granularities), format: request.responseFormat)
-        case .legacyJSON:
-            let rendered = request.responseFormat.render(outcome.transcript, granularities: request.granularities)
+        case .openAI, .legacyJSON:
+            let rendered = request.responseFormat.render(
+                outcome.transcript, granularities: request.granularities, includeLogprobs: request.includeLogprobs)
+            guard request.dialect == .legacyJSON else { return body(rendered, format: request.responseFormat) }
             guard request.responseFormat == .json || request.responseFormat == .verboseJSON else {
                 return body(rendered, format: request.responseFormat)
             }

@@ -51,11 +51,27 @@ struct ModelObject: Encodable {
         let loaded: Bool
         let aliasOf: String?
         let parameters: Int?
+        let languages: [String]?
+        let wordTimestamps: Bool
 
         enum CodingKeys: String, CodingKey {
-            case format, multilingual, translate, loaded, parameters
+            case format, multilingual, translate, loaded, parameters, languages
             case sizeBytes = "size_bytes"
             case aliasOf = "alias_of"
+            case wordTimestamps = "word_timestamps"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(format, forKey: .format)
+            try container.encode(multilingual, forKey: .multilingual)
+            try container.encode(translate, forKey: .translate)
+            try container.encode(languages, forKey: .languages)
+            try container.encode(wordTimestamps, forKey: .wordTimestamps)
+            try container.encode(sizeBytes, forKey: .sizeBytes)
+            try container.encode(parameters, forKey: .parameters)
+            try container.encode(loaded, forKey: .loaded)
+            try container.encode(aliasOf, forKey: .aliasOf)
         }
     }
 
@@ -81,7 +97,11 @@ struct ModelObject: Encodable {
             sizeBytes: listing.entry.sizeBytes,
             loaded: loaded,
             aliasOf: aliasOf,
-            parameters: listing.capabilities?.parameterCount
+            parameters: listing.capabilities?.parameterCount,
+            // Before loading, only an English-only model's languages are known.
+            languages: listing.capabilities?.languages ?? (multilingual == false ? ["en"] : nil),
+            // The engine times words with every model it loads (alignment heads from config.json, or the default ones).
+            wordTimestamps: listing.capabilities?.wordTimestamps ?? true
         )
     }
 }

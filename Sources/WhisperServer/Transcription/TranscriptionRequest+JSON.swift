@@ -39,6 +39,8 @@ extension TranscriptionRequest {
         if let temperature = body.temperature { self.temperature = try fields.temperature(temperature) }
         granularities = try fields.granularities(body.timestampGranularities ?? [], format: responseFormat)
         stream = body.stream ?? false
+        includeLogprobs = try fields.includesLogprobs(body.include ?? [], format: responseFormat)
+        voiceActivity = try fields.chunkingStrategy(body.chunkingStrategy)
     }
 
     /// Decodes standard base64, with or without a `data:…;base64,` prefix, white space ignored.
@@ -151,9 +153,12 @@ struct JSONTranscriptionBody: Decodable {
     var temperature: Double?
     var timestampGranularities: [String]?
     var stream: Bool?
+    var include: [String]?
+    var chunkingStrategy: ChunkingStrategy?
 
     enum CodingKeys: String, CodingKey {
-        case audio, messages, model, language, prompt, temperature, stream
+        case audio, messages, model, language, prompt, temperature, stream, include
+        case chunkingStrategy = "chunking_strategy"
         case audioOptions = "audio_options"
         case responseFormat = "response_format"
         case timestampGranularities = "timestamp_granularities"

@@ -3,7 +3,7 @@ import WhisperEngine
 
 extension TranscriptionRequest {
     /// Reads OpenAI's form: `file`, `model`, `language`, `prompt`, `response_format`, `temperature`,
-    /// `timestamp_granularities[]`, `stream`. Unknown fields are ignored, as OpenAI does.
+    /// `timestamp_granularities[]`, `stream`, `include[]`, `chunking_strategy`. Unknown fields are ignored, as OpenAI does.
     /// - Parameters:
     ///   - form: the parsed multipart body.
     ///   - task: transcribe or translate (from the path).
@@ -26,5 +26,7 @@ extension TranscriptionRequest {
         let granularityValues = (form.fields["timestamp_granularities[]"] ?? []) + (form.fields["timestamp_granularities"] ?? [])
         granularities = try fields.granularities(granularityValues, format: responseFormat)
         stream = try fields.bool("stream", form.field("stream"))
+        includeLogprobs = try fields.includesLogprobs((form.fields["include[]"] ?? []) + (form.fields["include"] ?? []), format: responseFormat)
+        voiceActivity = try fields.chunkingStrategy(ChunkingStrategy(form: form))
     }
 }

@@ -32,6 +32,10 @@ public struct TranscriptionRequest: Sendable {
     public var granularities: TranscriptFormat.Granularities = .segment
     /// Answer with Server-Sent Events.
     public var stream = false
+    /// OpenAI's `chunking_strategy`: transcribe only the speech the voice activity detector finds (`nil`: all audio).
+    public var voiceActivity: VoiceActivityOptions?
+    /// OpenAI's `include[]=logprobs`: add each text token's log-probability to a `json` answer.
+    public var includeLogprobs = false
     /// The wire format.
     public var dialect: Dialect = .openAI
 
@@ -123,6 +127,54 @@ extension TranscriptionRequest {
             return granularities.isEmpty ? .segment : granularities
         }
 
+        /// `include[]`: only `logprobs`, and only with `response_format` `json`, as OpenAI allows it.
+        func includesLogprobs(_ values: [String], format: TranscriptFormat) throws(OpenAIError) -> Bool {
+            for value in values {
+                guard try text("include", value) == "logprobs" else {
+                    throw .invalidParameter("include", "'\(value.prefix(40))' cannot be included: the only option is 'logprobs'")
+                }
+            }
+            if !values.isEmpty && format != .json {
+                throw .invalidParameter("include", "include[]=logprobs requires response_format 'json'")
+            }
+            return !values.isEmpty
+        }
+
+        /// OpenAI's `chunking_strategy` on the voice activity detector: `auto` takes the defaults; `server_vad` sets
+        /// `threshold` (0–1), `prefix_padding_ms` and `silence_duration_ms` (0–10000).
+        func chunkingStrategy(_ strategy: ChunkingStrategy?) throws(OpenAIError) -> VoiceActivityOptions? {
+            guard let strategy else { return nil }
+            let param = "chunking_strategy"
+            guard let type = strategy.type else {
+                throw .invalidParameter(param, "chunking_strategy must be 'auto' or an object with \"type\": \"server_vad\"")
+            }
+            var options = VoiceActivityOptions()
+            switch type {
+            case "auto":
+                guard strategy.threshold == nil, strategy.prefixPaddingMs == nil, strategy.silenceDurationMs == nil else {
+                    throw .invalidParameter(param, "chunking_strategy 'auto' takes no settings: use type 'server_vad'")
+                }
+                return options
+            case "server_vad": break
+            default:
+                throw .invalidParameter(param, "'\(type.prefix(40))' is not a chunking strategy type: use 'server_vad'")
+            }
+            if let threshold = strategy.threshold {
+                guard threshold.isFinite, (0...1).contains(threshold) else {
+                    throw .invalidParameter(param, "chunking_strategy.threshold must be between 0 and 1, got \(threshold)")
+                }
+                options.threshold = Float(threshold)
+            }
+            for (name, value) in [("prefix_padding_ms", strategy.prefixPaddingMs), ("silence_duration_ms", strategy.silenceDurationMs)] {
+                guard let value else { continue }
+                guard value.isFinite, value == value.rounded(), (0...10_000).contains(value) else {
+                    throw .invalidParameter(param, "chunking_strategy.\(name) must be a whole number of milliseconds from 0 to 10000, got \(value)")
+                }
+                if name == "prefix_padding_ms" { options.padding = value / 1000 } else { options.minSilenceDuration = value / 1000 }
+            }
+            return options
+        }
+
         func bool(_ name: String, _ value: String?) throws(OpenAIError) -> Bool {
             guard let value = try text(name, value)?.trimmingCharacters(in: .whitespaces).lowercased(), !value.isEmpty else { return false }
             switch value {
@@ -131,20 +183,5 @@ extension TranscriptionRequest {
             default: throw .invalidParameter(name, "'\(name)' must be true or false")
             }
         }
-    }
-}
-
-extension TranscriptionOptions {
-    /// OpenAI's `temperature` as a fallback schedule: 0 tries 0, 0.2 … 1.0 in turn; t > 0 starts at t and rises by 0.2 to 1.0.
-    /// - Parameter temperature: the request's temperature in [0, 1].
-    /// - Returns: the temperatures to try, in order.
-    public static func temperatures(openAITemperature temperature: Float) -> [Float] {
-        var temperatures: [Float] = []
-        var next = max(0, min(1, temperature))
-        while next <= 1.0001 {
-            temperatures.append((next * 100).rounded() / 100)
-            next += 0.2
-        }
-        return temperatures
     }
 }

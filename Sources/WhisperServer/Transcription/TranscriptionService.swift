@@ -199,6 +199,8 @@ extension TranscriptionRequest {
         options.initialPrompt = prompt.flatMap { $0.isEmpty ? nil : $0 }
         options.wordTimestamps = granularities.contains(.word)
         options.language = language
+        options.voiceActivity = voiceActivity
+        options.filterHallucinations = true
         if !info.isMultilingual {
             if task == .translate {
                 throw .invalidParameter(
