@@ -8,10 +8,11 @@ import NIOHTTP1
 /// It sits right after NIO's HTTP/1 decoder and sees each parse error first:
 /// - in a request's head (bad request line, conflicting `Content-Length` and `Transfer-Encoding`, invalid header
 ///   names…): it answers 400 itself (Hummingbird would answer an empty 400) and closes the connection;
-/// - in the body of a request whose handler is still answering (a broken chunk): it passes the error on, the handler's
-///   body read throws it and ``OpenAIError/from(_:)`` answers 400;
+/// - in the body of a request not answered yet (a broken chunk): it passes the error on (a handler reading the body
+///   throws it and ``OpenAIError/from(_:)`` answers 400) and closes the connection once that request's answer has been
+///   written, so that Hummingbird, meeting the error again while it drains the body, cannot write a second answer;
 /// - in the body of a request already answered (e.g. refused before its body was read): it closes the connection
-///   without a second answer (Hummingbird would write one).
+///   without a second answer.
 final class ParserErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -22,6 +23,8 @@ final class ParserErrorResponder: ChannelDuplexHandler, RemovableChannelHandler 
     private var readingRequest = false
     /// Requests whose head arrived and whose response has not ended.
     private var responsesPending = 0
+    /// Whether a parse error was passed on: the connection closes after the answer being written.
+    private var closeAfterAnswer = false
 
     init() {}
 
@@ -39,12 +42,28 @@ final class ParserErrorResponder: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { responsesPending = max(0, responsesPending - 1) }
-        context.write(data, promise: promise)
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        responsesPending = max(0, responsesPending - 1)
+        if closeAfterAnswer {
+            context.writeAndFlush(data).assumeIsolated().whenComplete { result in
+                promise?.completeWith(result)
+                context.close(promise: nil)
+            }
+        } else {
+            context.write(data, promise: promise)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError, responsesPending == 0 else {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if responsesPending > 0 {
+            closeAfterAnswer = true
             context.fireErrorCaught(error)
             return
         }
