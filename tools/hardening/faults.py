@@ -115,11 +115,12 @@ def sigterm(args, results, workdir, during_load):
     exited_after = time.monotonic() - sent
     thread.join(timeout=150)
     name = "SIGTERM during model load" if during_load else "SIGTERM during a request"
+    suffix = "_during_load" if during_load else ""
     ok = code == 0 and outcome.get("status") == 200 and (loading or not during_load)
     results.record(f"{name}: in-flight request completes, exit 0", ok,
                    f"model loading at SIGTERM: {loading}; exit code {code} after {exited_after:.1f} s; "
                    f"in-flight -> {outcome.get('status')} {outcome.get('body', b'')!r}",
-                   exit_code=code, inflight=str(outcome.get("status")))
+                   **{"exit_code" + suffix: code, "inflight" + suffix: str(outcome.get("status"))})
 
 
 def saturated_disconnect(args, results, workdir):

@@ -9,7 +9,8 @@ for row in rows:
     by_category.setdefault(row["category"], []).append(row)
 figures = {}
 for row in rows:
-    for key in ("crashes", "unanswered", "peak_rss_mb", "health_p99_ms", "slowest_s", "slowest_case", "exit_code", "inflight", "sent_mb"):
+    for key in ("crashes", "unanswered", "peak_rss_mb", "health_p99_ms", "slowest_s", "slowest_case", "exit_code", "inflight", "sent_mb",
+                "exit_code_during_load", "inflight_during_load", "schemathesis_cases", "freed_s"):
         if key in row:
             figures[f"{row['category']}.{key}"] = row[key]
 
