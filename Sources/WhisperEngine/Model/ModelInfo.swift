@@ -1,6 +1,7 @@
 /// What a loaded model is and can do, read from its files.
 public struct ModelInfo: Sendable, Equatable {
-    /// The model's weight format, e.g. `"ctranslate2"`.
+    /// The model's weight format: `"ctranslate2"`, `"ggml-f32"`, `"ggml-f16"`, `"ggml-q8_0"`, `"ggml-q5_0"`,
+    /// `"ggml-q5_1"`, `"safetensors-f32"`, `"safetensors-f16"` or `"safetensors-bf16"`.
     public var format: String
     /// Whether the vocabulary has language tokens (English-only models have none to choose from).
     public var isMultilingual: Bool
@@ -27,4 +28,21 @@ public struct ModelInfo: Sendable, Equatable {
 
     /// Whether the model can translate to English.
     public var canTranslate: Bool { isMultilingual }
+
+    /// Describes `weights` and `tokenizer` loaded from a weight file of `fileBytes` bytes in `format`.
+    init(format: String, weights: ModelWeights, tokenizer: Tokenizer, fileBytes: Int) {
+        let hyper = weights.hyper
+        self.format = format
+        isMultilingual = tokenizer.specialTokens.isMultilingual
+        melBins = hyper.melBins
+        width = hyper.width
+        heads = hyper.heads
+        encoderLayers = hyper.encoderLayers
+        decoderLayers = hyper.decoderLayers
+        vocabularySize = hyper.vocabularySize
+        maxTextPositions = hyper.textPositions
+        parameterCount = weights.parameterCount
+        self.fileBytes = fileBytes
+        memoryBytes = weights.parameterCount * MemoryLayout<Float>.size
+    }
 }

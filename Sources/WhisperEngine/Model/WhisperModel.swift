@@ -24,12 +24,26 @@ public final class WhisperModel: Sendable {
         self.configuration = configuration
     }
 
-    /// Loads a model directory (CTranslate2: `model.bin`, `config.json`, `vocabulary.txt` or `tokenizer.json`).
-    /// - Parameter directory: the model's directory.
+    /// Loads a model directory in whichever format it holds (see ``ModelFormat``): CTranslate2 (`model.bin`,
+    /// `config.json`, `vocabulary.txt` or `tokenizer.json`), Hugging Face (`model.safetensors`, `config.json`,
+    /// `tokenizer.json`) or whisper.cpp (a ggml `.bin`, which may also be passed directly).
+    /// - Parameters:
+    ///   - directory: the model's directory, or a ggml file.
+    ///   - logger: receives the format and load time.
     /// - Returns: the model, ready to transcribe.
     /// - Throws: ``ModelLoadingError`` naming the file and the problem.
     public static func load(directory: URL, logger: Logger? = nil) throws(ModelLoadingError) -> WhisperModel {
-        try CTranslate2Loader(directory: directory).load()
+        guard let format = ModelFormat.detect(directory) else {
+            throw ModelLoadingError(
+                .missingFile,
+                "model \(directory.lastPathComponent) holds no weights: model.bin (CTranslate2 or ggml), model.safetensors with config.json, or a ggml .bin")
+        }
+        let start = ContinuousClock.now
+        let model = try format.load()
+        logger?.debug(
+            "model loaded",
+            metadata: ["model.format": "\(format.name)", "model.load_time": "\(ContinuousClock.now - start)"])
+        return model
     }
 
     /// Transcribes or translates 16 kHz mono audio.

@@ -5,7 +5,7 @@ import Foundation
 /// Format (version 6, little-endian): `u32 version`, `string spec`, `u32 revision`, `u32 count`, then per variable
 /// `string name`, `u8 rank`, `u32 dims[rank]`, `u8 dtype`, `u32 bytes`, data; then `u32 aliases` and pairs of strings.
 /// Strings are `u16 length` (with the trailing NUL) and bytes.
-struct CTranslate2File {
+struct CTranslate2File: TensorSource {
     /// CTranslate2's data types.
     enum DataType: UInt8 {
         case float32 = 0, int8 = 1, int16 = 2, int32 = 3, float16 = 4, bfloat16 = 5
@@ -33,19 +33,15 @@ struct CTranslate2File {
     let specRevision: Int
     private(set) var variables: [String: Variable] = [:]
     private let data: Data
-    private let fileName: String
+    let fileName: String
 
     static let supportedVersions: ClosedRange<UInt32> = 5...6
 
     /// Parses the file's index; variable data stays in the (memory-mapped) file until asked for.
     init(url: URL) throws(ModelLoadingError) {
-        fileName = url.lastPathComponent
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw ModelLoadingError(.missingFile, "\(url.lastPathComponent): cannot be read")
-        }
-        var reader = ByteReader(data: data, fileName: fileName)
+        var reader = try ByteReader(mapping: url)
+        fileName = reader.fileName
+        data = reader.data
         let version = try reader.u32()
         guard Self.supportedVersions.contains(version) else {
             throw ModelLoadingError(.unsupported, "\(fileName): CTranslate2 binary version \(version) is not supported (5–6 are)")
@@ -66,7 +62,7 @@ struct CTranslate2File {
                 throw ModelLoadingError(.unsupported, "\(fileName): variable \(name) has unknown data type \(rawType)")
             }
             let byteCount = Int(try reader.u32())
-            guard byteCount == shape.reduce(1, *) * type.size else {
+            guard byteCount == RawNumbers.elementCount(shape, times: type.size) else {
                 throw ModelLoadingError(.corrupt, "\(fileName): variable \(name) has \(byteCount) bytes for shape \(shape)")
             }
             let start = reader.offset
@@ -93,36 +89,20 @@ struct CTranslate2File {
     func contains(_ name: String) -> Bool { variables[name] != nil }
 
     /// The variable as `Float`s (float16/bfloat16 widened, int8 dequantised with its `…_scale` companion).
-    func floats(_ name: String, shape expected: [Int]? = nil) throws(ModelLoadingError) -> [Float] {
+    func floats(_ name: String) throws(ModelLoadingError) -> [Float] {
         let variable = try variable(name)
-        if let expected, expected != variable.shape {
-            throw ModelLoadingError(.corrupt, "\(fileName): \(name) has shape \(variable.shape), expected \(expected)")
-        }
         let count = variable.count
-        var result = [Float](repeating: 0, count: count)
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        var result = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
             let source = UnsafeRawBufferPointer(rebasing: raw[variable.range])
-            result.withUnsafeMutableBufferPointer { out in
-                switch variable.type {
-                case .float32:
-                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
-                case .float16:
-                    for i in 0..<count {
-                        let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-                        out[i] = Float(Float16(bitPattern: bits))
-                    }
-                case .bfloat16:
-                    for i in 0..<count {
-                        let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-                        out[i] = Float(bitPattern: UInt32(bits) << 16)
-                    }
-                case .int8:
-                    for i in 0..<count { out[i] = Float(source.load(fromByteOffset: i, as: Int8.self)) }
-                case .int16:
-                    for i in 0..<count { out[i] = Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))) }
-                case .int32:
-                    for i in 0..<count { out[i] = Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))) }
-                }
+            switch variable.type {
+            case .float32: return RawNumbers.floats(source, count: count, element: .float32)
+            case .float16: return RawNumbers.floats(source, count: count, element: .float16)
+            case .bfloat16: return RawNumbers.floats(source, count: count, element: .bfloat16)
+            case .int8: return (0..<count).map { Float(source.load(fromByteOffset: $0, as: Int8.self)) }
+            case .int16:
+                return (0..<count).map { Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+            case .int32:
+                return (0..<count).map { Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
             }
         }
         if variable.type == .int8, contains(name + "_scale") {
@@ -158,50 +138,5 @@ struct CTranslate2File {
             let inverse = 1 / scales[scales.count == 1 ? 0 : row]
             for j in 0..<width { values[row * width + j] *= inverse }
         }
-    }
-}
-
-/// Bounds-checked little-endian reads over a file's bytes.
-private struct ByteReader {
-    let data: Data
-    let fileName: String
-    var offset = 0
-
-    init(data: Data, fileName: String) {
-        self.data = data
-        self.fileName = fileName
-    }
-
-    mutating func skip(_ count: Int) throws(ModelLoadingError) {
-        guard count >= 0, offset + count <= data.count else {
-            throw ModelLoadingError(.corrupt, "\(fileName): truncated at byte \(offset) (needs \(count) more, file has \(data.count))")
-        }
-        offset += count
-    }
-
-    mutating func u8() throws(ModelLoadingError) -> UInt8 {
-        let start = offset
-        try skip(1)
-        return data[data.startIndex + start]
-    }
-
-    mutating func u16() throws(ModelLoadingError) -> UInt16 {
-        let start = offset
-        try skip(2)
-        return data.withUnsafeBytes { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt16.self)) }
-    }
-
-    mutating func u32() throws(ModelLoadingError) -> UInt32 {
-        let start = offset
-        try skip(4)
-        return data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
-    }
-
-    mutating func string() throws(ModelLoadingError) -> String {
-        let length = Int(try u16())
-        let start = offset
-        try skip(length)
-        let bytes = data[(data.startIndex + start)..<(data.startIndex + start + max(0, length - 1))]
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+import WhisperEngine
 
-/// The models present in the models directory, found by listing it: ids are directory names, never paths from clients.
+/// The models present in the models directory, found by listing it: ids are directory (or ggml file) names, never paths from clients.
 ///
 /// A client's model id is only ever compared with the names listed here, so `../../etc/passwd` is simply not found.
 public struct ModelRegistry: Sendable {
@@ -8,9 +9,9 @@ public struct ModelRegistry: Sendable {
     public struct Entry: Sendable, Equatable {
         /// The id clients use: the directory's name.
         public let id: String
-        /// The model's directory.
+        /// The model's directory, or its single weight file (a ggml `.bin` lying in the models directory).
         public let directory: URL
-        /// Weight format, e.g. `"ctranslate2"`.
+        /// Weight format, e.g. `"ctranslate2"`, `"ggml-q5_1"`, `"safetensors-f16"`.
         public let format: String
         /// Size of the weight file in bytes.
         public let sizeBytes: Int
@@ -31,7 +32,9 @@ public struct ModelRegistry: Sendable {
         self.aliases = aliases
     }
 
-    /// Lists `directory`: every subdirectory holding `model.bin` is a CTranslate2 model.
+    /// Lists `directory`: every subdirectory holding a model in a format ``ModelFormat`` recognises (CTranslate2,
+    /// Hugging Face safetensors, whisper.cpp ggml) is a model named after it, and so is every ggml `.bin` file
+    /// lying directly in `directory` (named without `.bin`, e.g. `ggml-base.en`).
     /// - Parameters:
     ///   - directory: the models directory.
     ///   - aliases: alias → model id.
@@ -41,19 +44,20 @@ public struct ModelRegistry: Sendable {
         let names = (try? fileManager.contentsOfDirectory(atPath: directory.path)) ?? []
         var entries: [Entry] = []
         for name in names.sorted() where !name.hasPrefix(".") {
-            let modelDirectory = directory.appendingPathComponent(name, isDirectory: true)
-            let weights = modelDirectory.appendingPathComponent("model.bin")
-            guard let attributes = try? fileManager.attributesOfItem(atPath: weights.path),
-                (attributes[.type] as? FileAttributeType) != .typeDirectory
+            let location = directory.appendingPathComponent(name)
+            guard let format = ModelFormat.detect(location),
+                let attributes = try? fileManager.attributesOfItem(atPath: format.weightsFile.resolvingSymlinksInPath().path)
             else { continue }
+            let isFile = format.weightsFile.standardizedFileURL == location.standardizedFileURL
+            let id = isFile && name.hasSuffix(".bin") ? String(name.dropLast(".bin".count)) : name
             entries.append(
                 Entry(
-                    id: name,
-                    directory: modelDirectory,
-                    format: "ctranslate2",
+                    id: id,
+                    directory: location,
+                    format: format.name,
                     sizeBytes: (attributes[.size] as? NSNumber)?.intValue ?? 0,
                     created: attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0),
-                    isMultilingual: isMultilingual(directory: modelDirectory, name: name)
+                    isMultilingual: format.isMultilingual ?? (isFile ? nil : isMultilingual(directory: location, name: name))
                 )
             )
         }
