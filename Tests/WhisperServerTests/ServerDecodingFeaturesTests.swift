@@ -90,6 +90,34 @@ struct ServerDecodingFeaturesTests {
         }
     }
 
+    /// `whisper-server transcribe --vad`: the same speech found at its place in the noisy recording, from the executable.
+    @Test(.enabled(if: ServerBinary.path != nil, "needs the built whisper-server"))
+    func transcribeCommandWithVoiceActivity() throws {
+        let (audio, speechStart) = try Self.speechInNoise()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vad-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("noisy.wav")
+        let output = directory.appendingPathComponent("out.json")
+        try Data(audio).write(to: input)
+        let models = try #require(ServerTest.realModelsDirectory).path
+        let run = try ServerBinary.run([
+            "transcribe", "--models-dir", models, "--model", "tiny.en", "--beam-size", "1", "--best-of", "2", "--vad",
+            "--vad-threshold", "0.5", "--vad-padding-ms", "300", "--vad-silence-ms", "500", "--format", "verbose_json",
+            "--output", output.path, input.path,
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any])
+        let segments = try #require(object["segments"] as? [[String: Any]])
+        #expect(ServerLiveModelTests.words(object["text"] as? String ?? "").hasSuffix("this is a test on the speech recognition server"))
+        #expect(abs((segments.first?["start"] as? Double ?? 0) - speechStart) < 0.5)
+        #expect(object["filtered"] as? [Any] != nil)
+
+        for bad in [["--vad-threshold", "1.5"], ["--best-of", "0"], ["--vad-silence-ms", "-1"]] {
+            #expect(try ServerBinary.run(["transcribe"] + bad + [input.path]).status != 0, "\(bad)")
+        }
+    }
+
     @Test func badChunkingStrategiesAreRefused() async throws {
         let audio = try #require(ServerTest.fixture("hello-world.wav"))
         try await app.test(.live) { client in
