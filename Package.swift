@@ -89,6 +89,7 @@ let package = Package(
                 "WhisperServer",
                 "WhisperEngine",
                 "WhisperAudio",
+                "WhisperTensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

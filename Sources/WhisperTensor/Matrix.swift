@@ -38,3 +38,28 @@ public enum Matrix {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 }
+
+extension Matrix {
+    /// Measures `sgemm` throughput on an `m × k` by `k × n` product (Bᵀ stored, as linear layers use it), the best of
+    /// `repetitions` timed runs after one warm-up, in GFLOP/s.
+    public static func measureThroughput(m: Int, n: Int, k: Int, repetitions: Int = 5) -> Double {
+        let a = [Float](repeating: 0.5, count: m * k)
+        let b = [Float](repeating: 0.25, count: n * k)
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    for run in 0...repetitions {
+                        let start = ContinuousClock.now
+                        multiply(a.baseAddress!, b.baseAddress!, into: c.baseAddress!, m: m, n: n, k: k, transposeB: true)
+                        let elapsed = ContinuousClock.now - start
+                        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                        if run > 0 { best = min(best, seconds) }
+                    }
+                }
+            }
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+}

@@ -2,12 +2,16 @@ import ArgumentParser
 import Foundation
 import WhisperAudio
 import WhisperEngine
+import WhisperTensor
 
 /// `whisper-server bench FILE…`: speed and memory of the engine on real files.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure transcription speed: real-time factor, encoder ms per window, decoder ms per token, peak RSS.")
+        abstract: """
+            Measure transcription speed: real-time factor, encoder ms per window and its share of the machine's sgemm \
+            throughput, decoder ms per token, model load time, peak RSS.
+            """)
 
     @Argument(help: "Audio files to transcribe.")
     var files: [String]
@@ -17,11 +21,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Beam size (1 = greedy).")
     var beamSize: Int = 1
 
+    @Option(help: "Transcriptions of each file (the first run after loading is reported apart from the rest).")
+    var runs: Int = 1
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     struct FileResult: Encodable {
         let file: String
+        let run: Int
         let audioSeconds: Double
         let wallSeconds: Double
         let rtf: Double
@@ -31,7 +39,7 @@ struct BenchCommand: ParsableCommand {
         let text: String
 
         enum CodingKeys: String, CodingKey {
-            case file, rtf, text
+            case file, run, rtf, text
             case audioSeconds = "audio_seconds"
             case wallSeconds = "wall_seconds"
             case encoderMsPerWindow = "encoder_ms_per_window"
@@ -44,12 +52,19 @@ struct BenchCommand: ParsableCommand {
         let model: String
         let loadSeconds: Double
         let beamSize: Int
+        let threads: Int
+        /// `sgemm` GFLOP/s on the encoder's feed-forward shape.
+        let sgemmGflops: Double
+        /// Multiply-adds ×2 of one 30 s window through the encoder.
+        let encoderGflopPerWindow: Double
         let files: [FileResult]
 
         enum CodingKeys: String, CodingKey {
-            case model, files
+            case model, files, threads
             case loadSeconds = "load_seconds"
             case beamSize = "beam_size"
+            case sgemmGflops = "sgemm_gflops"
+            case encoderGflopPerWindow = "encoder_gflop_per_window"
         }
     }
 
@@ -59,36 +74,63 @@ struct BenchCommand: ParsableCommand {
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var options = TranscriptionOptions()
         options.beamSize = beamSize
+        let info = whisper.info
+        let sgemm = Matrix.measureThroughput(m: Self.audioFrames, n: 4 * info.width, k: info.width)
         var results: [FileResult] = []
-        for file in files {
-            let start = Date()
-            let audio = try CommandFailure.wrap { try AudioDecoder().decode(contentsOf: URL(fileURLWithPath: file)) }
-            let transcript = try CommandFailure.wrap { try whisper.transcribe(audio.samples, options: options) }
-            let wall = Date().timeIntervalSince(start)
-            let stats = transcript.statistics
-            results.append(
-                FileResult(
-                    file: file, audioSeconds: audio.duration, wallSeconds: wall, rtf: audio.duration / wall,
-                    encoderMsPerWindow: stats.encoderSeconds * 1000 / Double(max(1, stats.encodedWindows)),
-                    decoderMsPerToken: stats.decoderSeconds * 1000 / Double(max(1, stats.decodedTokens)),
-                    peakRssMb: Self.peakResidentMegabytes(), text: transcript.text))
+        let audio = try files.map { file in
+            try CommandFailure.wrap { try AudioDecoder().decode(contentsOf: URL(fileURLWithPath: file)) }
         }
-        let report = Report(model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, files: results)
+        for (file, audio) in zip(files, audio) {
+            for run in 1...max(1, runs) {
+                let start = Date()
+                let transcript = try CommandFailure.wrap { try whisper.transcribe(audio.samples, options: options) }
+                let wall = Date().timeIntervalSince(start)
+                let stats = transcript.statistics
+                results.append(
+                    FileResult(
+                        file: file, run: run, audioSeconds: audio.duration, wallSeconds: wall, rtf: audio.duration / wall,
+                        encoderMsPerWindow: stats.encoderSeconds * 1000 / Double(max(1, stats.encodedWindows)),
+                        decoderMsPerToken: stats.decoderSeconds * 1000 / Double(max(1, stats.decodedTokens)),
+                        peakRssMb: Self.peakResidentMegabytes(), text: transcript.text))
+            }
+        }
+        let report = Report(
+            model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount,
+            sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9, files: results)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print(String(format: "model %@, loaded in %.3f s, beam %d", model.model, loadSeconds, beamSize))
-        print("file                                   audio s   wall s   × real time  enc ms/win  dec ms/tok  peak RSS MB")
+        print(String(format: "model %@, loaded in %.3f s, beam %d, %d threads", model.model, loadSeconds, beamSize, report.threads))
+        print(
+            String(
+                format: "sgemm %.1f GFLOP/s (%d×%d×%d); encoder %.2f GFLOP per window", sgemm, Self.audioFrames,
+                4 * info.width, info.width, report.encoderGflopPerWindow))
+        print("file                           run  audio s   wall s  × real time  enc ms/win  % sgemm  dec ms/tok  peak RSS MB")
         for r in results {
+            let encoderShare = report.encoderGflopPerWindow / (r.encoderMsPerWindow / 1000) / sgemm * 100
             print(
                 String(
-                    format: "%-38@ %8.2f %8.3f %12.1f %11.1f %11.2f %12.0f",
-                    (r.file as NSString).lastPathComponent, r.audioSeconds, r.wallSeconds, r.rtf,
-                    r.encoderMsPerWindow, r.decoderMsPerToken, r.peakRssMb))
+                    format: "%@ %3d %8.2f %8.3f %12.1f %11.1f %8.0f %11.2f %12.0f",
+                    URL(fileURLWithPath: r.file).lastPathComponent.padding(toLength: 30, withPad: " ", startingAt: 0), r.run, r.audioSeconds, r.wallSeconds, r.rtf,
+                    r.encoderMsPerWindow, encoderShare, r.decoderMsPerToken, r.peakRssMb))
         }
+    }
+
+    /// Encoder states per window: the second convolution halves the window's mel frames.
+    static let audioFrames = LogMelSpectrogram.windowFrames / 2
+
+    /// Floating-point operations (2 per multiply-add) of the encoder on one window: both convolutions, and per layer
+    /// the Q/K/V and output projections, the attention products and the feed-forward block.
+    static func encoderOperations(_ info: ModelInfo) -> Double {
+        let (frames, width, mels) = (Double(audioFrames), Double(info.width), Double(info.melBins))
+        let convolutions = 2 * (2 * frames) * (3 * mels) * width + 2 * frames * (3 * width) * width
+        let projections = 2 * frames * width * (4 * width)
+        let attention = 2 * 2 * frames * frames * width
+        let feedForward = 2 * 2 * frames * width * (4 * width)
+        return convolutions + Double(info.encoderLayers) * (projections + attention + feedForward)
     }
 
     /// Peak resident set size of this process, in MB (Linux reports `ru_maxrss` in KiB).

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WhisperTensor
 
 /// A loaded Whisper model: immutable weights shared by any number of concurrent transcriptions.
 ///
@@ -44,6 +45,13 @@ public final class WhisperModel: Sendable {
             "model loaded",
             metadata: ["model.format": "\(format.name)", "model.load_time": "\(ContinuousClock.now - start)"])
         return model
+    }
+
+    /// Threads one transcription's matrix products may use (OpenBLAS's pool and the decoder's split products), for
+    /// the whole process. A server running several transcriptions at once gives each its share of the cores.
+    public static var threadsPerTranscription: Int {
+        get { Matrix.threadCount }
+        set { Matrix.threadCount = max(1, newValue) }
     }
 
     /// Transcribes or translates 16 kHz mono audio.

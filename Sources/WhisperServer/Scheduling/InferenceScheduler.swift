@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import WhisperEngine
 
 /// Runs blocking inference on a dedicated pool of worker threads behind a bounded FIFO queue.
 ///
@@ -60,6 +61,8 @@ public final class InferenceScheduler: Service, Sendable {
         self.workers = max(1, workers)
         self.queueSize = max(0, queueSize)
         self.pool = NIOThreadPool(numberOfThreads: self.workers)
+        // Workers × threads per transcription = cores: more would have threads waiting on descheduled threads.
+        WhisperModel.threadsPerTranscription = max(1, System.coreCount / self.workers)
         self.timerLoop = eventLoopGroup.any()
         pool.start()
     }
