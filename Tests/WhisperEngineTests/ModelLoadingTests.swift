@@ -17,6 +17,14 @@ import WhisperEngine
         #expect(info.parameterCount > 37_000_000 && info.parameterCount < 40_000_000)
     }
 
+    /// tiny.en ships in float16: its matrices are kept in half precision (exact), so the loaded weights take little
+    /// more than the file, not the 2× that widening everything to Float would.
+    @Test func halfPrecisionCheckpointStaysHalfInMemory() {
+        let info = TestResources.model.info
+        #expect(info.memoryBytes < info.parameterCount * 5 / 2)
+        #expect(info.memoryBytes > info.parameterCount * 2)
+    }
+
     /// A copy of the model directory whose `model.bin` is replaced by `bytes`.
     private func brokenModel(_ bytes: (Data) -> Data) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString)")

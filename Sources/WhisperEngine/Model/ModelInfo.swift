@@ -43,6 +43,6 @@ public struct ModelInfo: Sendable, Equatable {
         maxTextPositions = hyper.textPositions
         parameterCount = weights.parameterCount
         self.fileBytes = fileBytes
-        memoryBytes = weights.parameterCount * MemoryLayout<Float>.size
+        memoryBytes = weights.memoryBytes
     }
 }
