@@ -181,6 +181,24 @@ struct ModelFormatTests {
         #expect(model.configuration.suppressIDsBegin == reference.suppressIDsBegin)
     }
 
+    @Test func ggmlModelsGetTheReleasedAlignmentHeads() throws {
+        let heads = { (configuration: ModelConfiguration) in configuration.alignmentHeads.map { [$0.layer, $0.head] } }
+        let model = try Self.load("tiny.en-ggml-f16")
+        #expect(heads(model.configuration) == heads(TestResources.model.configuration))
+        let base = TestResources.root.appendingPathComponent("models/base")
+        if FileManager.default.fileExists(atPath: base.appendingPathComponent("model.bin").path) {
+            let multilingual = try WhisperModel.load(directory: base)
+            #expect(AlignmentHeads.forShapes(multilingual.weights.hyper).map { [$0.layer, $0.head] } == heads(multilingual.configuration))
+        }
+        var options = TranscriptionOptions()
+        options.wordTimestamps = true
+        let samples = try TestResources.samples("speech/lighthouse.wav")
+        let words = { (transcript: Transcript) in transcript.segments.flatMap { $0.words ?? [] }.map { "\($0.word) \($0.start) \($0.end)" } }
+        let expected = words(try TestResources.model.transcribe(samples, options: options))
+        #expect(expected.count > 20)
+        #expect(words(try model.transcribe(samples, options: options)) == expected)
+    }
+
     // MARK: Damaged files
 
     /// A directory holding `name` made from the converted model's file by `change`, the rest copied.

@@ -31,6 +31,6 @@ struct GGMLLoader {
         }
         let info = ModelInfo(
             format: header.formatName ?? "ggml", weights: weights, tokenizer: tokenizer, fileBytes: ModelFormat.fileSize(file))
-        return WhisperModel(info: info, weights: weights, tokenizer: tokenizer, configuration: ModelConfiguration(defaultsFor: tokenizer))
+        return WhisperModel(info: info, weights: weights, tokenizer: tokenizer, configuration: ModelConfiguration(defaultsFor: tokenizer, hyper: hyper))
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 
 extension ModelConfiguration {
     /// The reference's defaults for a model that ships no decoding settings (a whisper.cpp file): non-speech
-    /// tokens suppressed, blank and end of text suppressed at the start, alignment heads from the decoder's second half.
-    init(defaultsFor tokenizer: Tokenizer) {
-        alignmentHeads = []
+    /// tokens suppressed, blank and end of text suppressed at the start, the released model's alignment heads when
+    /// the shapes are one of OpenAI's (otherwise the word aligner's fallback, the decoder's second half).
+    init(defaultsFor tokenizer: Tokenizer, hyper: HyperParameters) {
+        alignmentHeads = AlignmentHeads.forShapes(hyper)
         suppressIDs = tokenizer.nonSpeechTokens
         suppressIDsBegin = []
     }
@@ -15,7 +16,8 @@ extension ModelConfiguration {
     /// - Parameters:
     ///   - directory: the checkpoint's directory.
     ///   - tokenizer: the checkpoint's tokenizer, for the default non-speech tokens.
-    init(huggingFace directory: URL, tokenizer: Tokenizer) throws(ModelLoadingError) {
+    ///   - hyper: the weights' shapes, for the default alignment heads.
+    init(huggingFace directory: URL, tokenizer: Tokenizer, hyper: HyperParameters) throws(ModelLoadingError) {
         var settings: [[String: Any]] = []
         for name in ["generation_config.json", "config.json"] {
             guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else { continue }
@@ -27,7 +29,7 @@ extension ModelConfiguration {
         func first<Value>(_ key: String, as _: Value.Type) -> Value? {
             settings.lazy.compactMap { $0[key] as? Value }.first
         }
-        self.init(defaultsFor: tokenizer)
+        self.init(defaultsFor: tokenizer, hyper: hyper)
         if let heads = first("alignment_heads", as: [[Int]].self) {
             alignmentHeads = heads.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         }

@@ -32,7 +32,7 @@ struct SafetensorsLoader {
         let tokenizer = try Tokenizer(directory: directory, vocabularySize: weights.hyper.vocabularySize)
         let format = SafetensorsFile.formatName(of: weightsURL) ?? "safetensors"
         let info = ModelInfo(format: format, weights: weights, tokenizer: tokenizer, fileBytes: ModelFormat.fileSize(weightsURL))
-        let configuration = try ModelConfiguration(huggingFace: directory, tokenizer: tokenizer)
+        let configuration = try ModelConfiguration(huggingFace: directory, tokenizer: tokenizer, hyper: weights.hyper)
         return WhisperModel(info: info, weights: weights, tokenizer: tokenizer, configuration: configuration)
     }
 }
