@@ -22,10 +22,12 @@ public enum MatrixVector {
             kernel(weights, outputs: 0..<outputs, inputs: inputs, input: input, rows: rows, output: output, outputStride: outputs)
             return
         }
-        // Chunks of whole cache lines of output, so threads never write the same line.
-        let chunk = (outputs + parts - 1) / parts + 15 & ~15
+        // Several chunks per thread, taken as threads come free, so a thread the OS preempts (another process on
+        // the machine) delays only its current chunk; chunks are whole cache lines of output.
+        let chunks = parts * 8
+        let chunk = (outputs + chunks - 1) / chunks + 15 & ~15
         nonisolated(unsafe) let (w, x, y) = (weights, input, output)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        DispatchQueue.concurrentPerform(iterations: chunks) { part in
             let range = min(outputs, part * chunk)..<min(outputs, (part + 1) * chunk)
             kernel(w, outputs: range, inputs: inputs, input: x, rows: rows, output: y, outputStride: outputs)
         }
