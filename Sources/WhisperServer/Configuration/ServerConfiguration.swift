@@ -39,7 +39,8 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Which models exist and how many stay in memory.
     public struct Models: Sendable, Equatable {
-        /// Directory scanned for models: each subdirectory holding `model.bin` is a model named after it. Default: `./models`.
+        /// Directory scanned for models: each subdirectory holding a model (CTranslate2, ggml or safetensors) and each lone
+        /// ggml file is a model named after it. Default: `./models`.
         public var directory: String = "./models"
         /// Model used for `whisper-1` and when a request names none. Default: `tiny.en`.
         public var defaultModel: String = "tiny.en"
