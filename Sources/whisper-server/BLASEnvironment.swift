@@ -9,9 +9,11 @@ enum BLASEnvironment {
     /// instruction), then picks OpenBLAS's kernels.
     ///
     /// Debian's OpenBLAS 0.3.21 does not recognise recent x86 CPUs and falls back to its slowest (Prescott, SSE3)
-    /// kernels, several times slower; its Haswell kernels are correct on any CPU with AVX2 and FMA. OpenBLAS reads
-    /// `OPENBLAS_CORETYPE` when it loads, before `main`, so when the variable is unset the process re-executes
-    /// itself once with it set. An operator's own setting is always kept.
+    /// kernels, several times slower; its Haswell kernels are correct on any CPU with AVX2 and FMA. Its idle threads
+    /// also spin, yielding, for about 2²⁸ cycles after each call, stealing the core the decoder's own threads need
+    /// between the encoder's products; `OPENBLAS_THREAD_TIMEOUT=4` puts them to sleep at once. OpenBLAS reads both
+    /// variables when it loads, before `main`, so when one is unset the process re-executes itself once with it set.
+    /// An operator's own settings are always kept.
     static func prepare() {
         #if arch(x86_64)
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
@@ -24,8 +26,10 @@ enum BLASEnvironment {
                 Data("error: this CPU lacks \(missing.joined(separator: ", ")), which whisper-server's kernels need\n".utf8))
             exit(1)
         }
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return }
-        setenv("OPENBLAS_CORETYPE", "Haswell", 1)
+        let defaults = ["OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_THREAD_TIMEOUT": "4"]
+        let unset = defaults.filter { ProcessInfo.processInfo.environment[$0.key] == nil }
+        guard !unset.isEmpty else { return }
+        for (name, value) in unset { setenv(name, value, 1) }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // exec failed: carry on with the library's own choice.
         #endif
