@@ -45,9 +45,7 @@ public struct ModelRegistry: Sendable {
         var entries: [Entry] = []
         for name in names.sorted() where !name.hasPrefix(".") {
             let location = directory.appendingPathComponent(name)
-            guard let format = ModelFormat.detect(location),
-                let attributes = try? fileManager.attributesOfItem(atPath: format.weightsFile.resolvingSymlinksInPath().path)
-            else { continue }
+            guard let format = ModelFormat.detect(location), let status = fileStatus(format.weightsFile) else { continue }
             let isFile = format.weightsFile.standardizedFileURL == location.standardizedFileURL
             let id = isFile && name.hasSuffix(".bin") ? String(name.dropLast(".bin".count)) : name
             entries.append(
@@ -55,13 +53,22 @@ public struct ModelRegistry: Sendable {
                     id: id,
                     directory: location,
                     format: format.name,
-                    sizeBytes: (attributes[.size] as? NSNumber)?.intValue ?? 0,
-                    created: attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0),
+                    sizeBytes: status.size,
+                    created: status.modified,
                     isMultilingual: format.isMultilingual ?? (isFile ? nil : isMultilingual(directory: location, name: name))
                 )
             )
         }
         return ModelRegistry(entries: entries, aliases: aliases)
+    }
+
+    /// Size and modification time of a file, following a symbolic link: one `stat` of the file itself (resolving the
+    /// path component by component would touch every directory above the models directory).
+    static func fileStatus(_ url: URL) -> (size: Int, modified: Date)? {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else { return nil }
+        let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+        return (Int(status.st_size), Date(timeIntervalSince1970: modified))
     }
 
     /// Whether a model is multilingual, without loading it: English-only vocabularies have 51 864 tokens,
