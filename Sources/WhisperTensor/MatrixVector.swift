@@ -118,8 +118,8 @@ public enum MatrixVector {
         input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
         // Rows past the last repeat it, so the loop body has no branches; their results are not stored.
-        let x = (0..<maximumRows).map { input + min($0, rows - 1) * inputs }
-        let (x0, x1, x2, x3, x4, x5, x6, x7) = (x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7])
+        func row(_ index: Int) -> UnsafePointer<Float> { input + min(index, rows - 1) * inputs }
+        let (x0, x1, x2, x3, x4, x5, x6, x7) = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
         let vectorEnd = inputs - inputs % laneCount
         for j in range {
             let w = weights + j * inputs

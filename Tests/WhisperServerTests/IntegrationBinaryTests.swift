@@ -111,6 +111,29 @@ struct IntegrationBinaryTests {
         #expect(stderr.contains("--allow-unauthenticated"))
     }
 
+    /// The executable re-executes itself with OpenBLAS's kernel type and a short thread spin set when they are unset
+    /// (both are read when the library loads), and keeps an operator's own values.
+    @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(3)))
+    func openBLASDefaultsAreSetUnlessGiven() async throws {
+        func environment(of server: ServerBinary.Running) throws -> [String] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(server.process.processIdentifier)/environ"))
+            return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let models = ServerTest.repositoryRoot.appendingPathComponent("models").path
+        let defaults = try await ServerBinary.serve(["--models-dir", models, "--preload"])
+        defer { defaults.process.terminate() }
+        let chosen = try environment(of: defaults)
+        #expect(chosen.contains("OPENBLAS_THREAD_TIMEOUT=4"))
+        #expect(chosen.contains("OPENBLAS_CORETYPE=Haswell"))
+
+        let own = try await ServerBinary.serve(
+            ["--models-dir", models, "--preload"], environment: ["OPENBLAS_THREAD_TIMEOUT": "20", "OPENBLAS_CORETYPE": "Sandybridge"])
+        defer { own.process.terminate() }
+        let kept = try environment(of: own)
+        #expect(kept.contains("OPENBLAS_THREAD_TIMEOUT=20"))
+        #expect(kept.contains("OPENBLAS_CORETYPE=Sandybridge"))
+    }
+
     @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(5)))
     func sigtermLetsTheRequestInFlightFinishThenExitsZero() async throws {
         let audio = try #require(ServerTest.fixture("lighthouse.wav"))

@@ -87,7 +87,8 @@ extension ModelWeights {
             encoderPositions: try file.floats("encoder/position_encodings/encodings"),
             encoderLayers: encoderLayers,
             encoderNorm: try norm("encoder/layer_norm"),
-            tokenEmbedding: try file.floats("decoder/embeddings/weight"),
+            tokenEmbedding: Linear(
+                weight: try file.floats("decoder/embeddings/weight"), bias: [], inputs: width, outputs: hyper.vocabularySize),
             decoderPositions: try file.floats("decoder/position_encodings/encodings"),
             decoderLayers: decoderLayers,
             decoderNorm: try norm("decoder/layer_norm"))

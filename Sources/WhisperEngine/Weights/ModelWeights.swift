@@ -57,24 +57,6 @@ struct ModelWeights: Sendable {
     let decoderLayers: [DecoderLayerWeights]
     let decoderNorm: LayerNorm
 
-    /// Assembles a model's weights; `tokenEmbedding` is `vocabularySize × width` values.
-    init(
-        hyper: HyperParameters, conv1: Convolution1D, conv2: Convolution1D, encoderPositions: [Float],
-        encoderLayers: [EncoderLayerWeights], encoderNorm: LayerNorm, tokenEmbedding: [Float], decoderPositions: [Float],
-        decoderLayers: [DecoderLayerWeights], decoderNorm: LayerNorm
-    ) {
-        self.hyper = hyper
-        self.conv1 = conv1
-        self.conv2 = conv2
-        self.encoderPositions = encoderPositions
-        self.encoderLayers = encoderLayers
-        self.encoderNorm = encoderNorm
-        self.tokenEmbedding = Linear(weight: tokenEmbedding, bias: [], inputs: hyper.width, outputs: hyper.vocabularySize)
-        self.decoderPositions = decoderPositions
-        self.decoderLayers = decoderLayers
-        self.decoderNorm = decoderNorm
-    }
-
     /// Every fully connected layer, the tied embedding included.
     private var linearLayers: [Linear] {
         encoderLayers.flatMap { [$0.queryKeyValue, $0.attentionOutput, $0.feedForwardIn, $0.feedForwardOut] }
