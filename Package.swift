@@ -40,6 +40,10 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -51,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "WhisperTensor",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CDNNL"],
             swiftSettings: kernelSettings
         ),
         .target(

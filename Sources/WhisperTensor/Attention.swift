@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Scaled dot-product attention over row-major buffers, one head at a time.
 public enum Attention {
     /// Where the rows of one operand live: `rows` rows `stride` floats apart; head `h` starts `h · headStride` floats
@@ -40,6 +42,22 @@ public enum Attention {
         let scale = 1 / Float(headWidth).squareRoot()
         let queries = query.rows
         let keyCount = keys.rows
+        if queries <= MatrixVector.maximumRows && onWeights == nil && Matrix.threadCount > 1
+            && heads * queries * keyCount >= parallelThreshold
+        {
+            // A decoder step over the audio's keys: heads are independent, so they are shared between threads, each
+            // with its own score row.
+            nonisolated(unsafe) let (out, query, keys, values) = (output, query, keys, values)
+            DispatchQueue.concurrentPerform(iterations: heads) { head in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: keyCount) { row in
+                    fewQueries(
+                        query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
+                        causalOffset: causalOffset, output: out + head * headWidth, outputStride: outputStride,
+                        scores: row.baseAddress!, scoreStride: 0)
+                }
+            }
+            return
+        }
         for head in 0..<heads {
             let q = query.head(head, width: headWidth)
             let k = keys.head(head, width: headWidth)
@@ -47,15 +65,10 @@ public enum Attention {
             let out = output + head * headWidth
             if queries <= MatrixVector.maximumRows {
                 // The decoder's few rows: no BLAS call, whose threading costs more than the work here.
-                for i in 0..<queries {
-                    let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
-                    let row = scores + i * keyCount
-                    let (queryRow, outputRow) = (q + i * query.stride, out + i * outputStride)
-                    for t in 0..<visible { row[t] = VectorMath.dot(queryRow, k + t * keys.stride, count: headWidth) * scale }
-                    Activations.softmax(row, rows: 1, width: visible)
-                    if visible < keyCount { (row + visible).update(repeating: 0, count: keyCount - visible) }
-                    weightedSum(row, values: v, stride: values.stride, count: visible, width: headWidth, into: outputRow)
-                }
+                fewQueries(
+                    query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
+                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores,
+                    scoreStride: keyCount)
             } else {
                 Matrix.multiply(
                     q, k, into: scores, m: queries, n: keyCount, k: headWidth, transposeB: true,
@@ -74,6 +87,30 @@ public enum Attention {
                     lda: keyCount, ldb: values.stride, ldc: outputStride)
             }
             onWeights?(head, scores)
+        }
+    }
+
+    /// Score elements (heads × queries × keys) from which a few-query product is split between threads.
+    static let parallelThreshold = 1 << 13
+
+    /// One head for a few query rows, each row's scores at `scores + i · scoreStride` (a stride of 0 reuses one row).
+    @inline(__always)
+    static func fewQueries(
+        query: Operand, keys: Operand, values: Operand, head: Int, headWidth: Int, scale: Float, causalOffset: Int?,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int
+    ) {
+        let keyCount = keys.rows
+        let q = query.head(head, width: headWidth)
+        let k = keys.head(head, width: headWidth)
+        let v = values.head(head, width: headWidth)
+        for i in 0..<query.rows {
+            let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
+            let row = scores + i * scoreStride
+            let (queryRow, outputRow) = (q + i * query.stride, output + i * outputStride)
+            for t in 0..<visible { row[t] = VectorMath.dot(queryRow, k + t * keys.stride, count: headWidth) * scale }
+            Activations.softmax(row, rows: 1, width: visible)
+            if visible < keyCount { (row + visible).update(repeating: 0, count: keyCount - visible) }
+            weightedSum(row, values: v, stride: values.stride, count: visible, width: headWidth, into: outputRow)
         }
     }
 

@@ -1,9 +1,18 @@
 internal import CBLAS
+internal import CDNNL
+import Foundation
+import Synchronization
 
-/// Dense matrix products on OpenBLAS, for row-major `Float` buffers.
+/// Dense matrix products for row-major `Float` buffers, on oneDNN or OpenBLAS (see ``GEMMBackend``).
 ///
 /// Weights follow PyTorch's layout `[out, in]`, so a linear layer is `Y = X · Wᵀ + b`.
 public enum Matrix {
+    /// The library that runs `sgemm` in this process: ``GEMMBackend/preferred``, or the one named by the
+    /// `WHISPER_GEMM` environment variable (`onednn` or `openblas`).
+    public static let backend: GEMMBackend =
+        ProcessInfo.processInfo.environment["WHISPER_GEMM"].flatMap(GEMMBackend.init(rawValue:)) ?? .preferred
+
+
     /// `C[m×n] = alpha · A[m×k] · op(B) + beta · C`, where `op(B)` is `B[k×n]` or, with `transposeB`, `Bᵀ` for `B[n×k]`.
     /// - Parameters:
     ///   - lda, ldb, ldc: row strides (elements) of the three matrices.
@@ -20,22 +29,52 @@ public enum Matrix {
 
     static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transposeB: Bool, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float
+        m: Int, n: Int, k: Int, transposeB: Bool, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float,
+        backend: GEMMBackend = backend
     ) {
         if m == 1 && transposeB {
             // One row times Wᵀ is a matrix-vector product over W's rows: GEMV is several times faster.
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, 1, beta, c, 1)
             return
         }
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        switch backend {
+        case .oneDNN:
+            omp_set_num_threads(Int32(threadCount))
+            _ = dnnl_sgemm(
+                CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: transposeB ? "T" : "N")), Int64(m), Int64(n), Int64(k), alpha,
+                a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+        case .openBLAS:
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
     }
 
-    /// The number of threads OpenBLAS uses.
+    private static let threads = Atomic<Int>(Int(openblas_get_num_threads()))
+
+    /// The number of threads one product may use (the GEMM library's and the decoder's split products); initially
+    /// OpenBLAS's (`OPENBLAS_NUM_THREADS`, else the core count).
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        get { threads.load(ordering: .relaxed) }
+        set {
+            threads.store(max(1, newValue), ordering: .relaxed)
+            openblas_set_num_threads(Int32(max(1, newValue)))
+        }
+    }
+}
+
+/// The library behind ``Matrix``'s `sgemm`.
+public enum GEMMBackend: String, Sendable, CaseIterable {
+    /// Intel's oneDNN: JIT-compiled AVX-512 kernels, about twice OpenBLAS 0.3.21's Haswell kernels on the encoder's
+    /// products where the CPU has AVX-512.
+    case oneDNN = "onednn"
+    /// OpenBLAS with the kernels its `OPENBLAS_CORETYPE` selects (Haswell: AVX2 and FMA).
+    case openBLAS = "openblas"
+
+    /// oneDNN where it dispatches to AVX-512 (Skylake-SP and later), OpenBLAS otherwise.
+    public static var preferred: GEMMBackend {
+        let avx512Core = dnnl_cpu_isa_avx512_core.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & avx512Core == avx512Core ? .oneDNN : .openBLAS
     }
 }
 

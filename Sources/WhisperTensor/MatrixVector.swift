@@ -8,8 +8,10 @@ import Dispatch
 public enum MatrixVector {
     /// The most input rows one call handles; more rows are a matrix product for `sgemm`.
     public static let maximumRows = 8
-    /// Weight elements below which a product stays on the calling thread.
-    static let parallelThreshold = 1 << 20
+    /// Weight elements below which a product stays on the calling thread (a 384 × 384 layer is just above).
+    static let parallelThreshold = 1 << 17
+    /// Weight elements from which each thread takes several chunks.
+    static let manyChunksThreshold = 1 << 20
 
     /// `output[r · outputs + j] = Σₖ weights[j · inputs + k] · input[r · inputs + k]` for `rows` ≤ ``maximumRows``.
     public static func multiply<Weight: WidenableScalar>(
@@ -22,9 +24,9 @@ public enum MatrixVector {
             kernel(weights, outputs: 0..<outputs, inputs: inputs, input: input, rows: rows, output: output, outputStride: outputs)
             return
         }
-        // Several chunks per thread, taken as threads come free, so a thread the OS preempts (another process on
-        // the machine) delays only its current chunk; chunks are whole cache lines of output.
-        let chunks = parts * 8
+        // Large products: several chunks per thread, taken as threads come free, so a thread the OS preempts (another
+        // process on the machine) delays only its current chunk; chunks are whole cache lines of output.
+        let chunks = parts * (outputs * inputs >= manyChunksThreshold ? 8 : 1)
         let chunk = (outputs + chunks - 1) / chunks + 15 & ~15
         nonisolated(unsafe) let (w, x, y) = (weights, input, output)
         DispatchQueue.concurrentPerform(iterations: chunks) { part in
@@ -112,43 +114,48 @@ public enum MatrixVector {
         }
     }
 
-    /// Two to eight input rows: each weight vector is loaded once and used for every row.
+    /// Two to eight input rows: each weight vector is loaded once and used for every row. The row count is a type
+    /// parameter of ``rowBlock``, so each specialisation's loop is straight-line code for exactly that many rows.
     static func severalRows<Weight: WidenableScalar>(
         _ weights: UnsafePointer<Weight>, outputs range: Range<Int>, inputs: Int,
         input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
-        // Rows past the last repeat it, so the loop body has no branches; their results are not stored.
+        func block<Count: RowCount>(_: Count.Type) {
+            rowBlock(weights, outputs: range, inputs: inputs, input: input, rows: Count.self, output: output, outputStride: outputStride)
+        }
+        switch rows {
+        case 2: block(TwoRows.self)
+        case 3: block(ThreeRows.self)
+        case 4: block(FourRows.self)
+        case 5: block(FiveRows.self)
+        case 6: block(SixRows.self)
+        case 7: block(SevenRows.self)
+        default: block(EightRows.self)
+        }
+    }
+
+    /// One accumulator per input row (up to eight).
+    typealias RowSums = (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)
+
+    static func rowBlock<Weight: WidenableScalar, Count: RowCount>(
+        _ weights: UnsafePointer<Weight>, outputs range: Range<Int>, inputs: Int,
+        input: UnsafePointer<Float>, rows _: Count.Type, output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        let rows = Count.value
+        // Rows past the last repeat it; with `rows` constant here they are never read.
         func row(_ index: Int) -> UnsafePointer<Float> { input + min(index, rows - 1) * inputs }
         let (x0, x1, x2, x3, x4, x5, x6, x7) = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
         let vectorEnd = inputs - inputs % laneCount
-        for j in range {
+
+        /// Writes weight row `j`'s results, adding leftover columns when `inputs` is not a multiple of the lane
+        /// count (never for Whisper's widths).
+        func store(_ sums: RowSums, _ j: Int) {
             let w = weights + j * inputs
-            var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
-            var a4 = Lanes(), a5 = Lanes(), a6 = Lanes(), a7 = Lanes()
-            var k = 0
-            while k < vectorEnd {
-                let v = Weight.lanes(w, at: k)
-                a0 = a0.addingProduct(v, x0.lanes(at: k))
-                a1 = a1.addingProduct(v, x1.lanes(at: k))
-                if rows > 2 {
-                    a2 = a2.addingProduct(v, x2.lanes(at: k))
-                    a3 = a3.addingProduct(v, x3.lanes(at: k))
-                }
-                if rows > 4 {
-                    a4 = a4.addingProduct(v, x4.lanes(at: k))
-                    a5 = a5.addingProduct(v, x5.lanes(at: k))
-                    a6 = a6.addingProduct(v, x6.lanes(at: k))
-                    a7 = a7.addingProduct(v, x7.lanes(at: k))
-                }
-                k += laneCount
-            }
-            // Leftover columns when `inputs` is not a multiple of the lane count (never for Whisper's widths).
             func tail(_ row: UnsafePointer<Float>) -> Float {
                 var sum: Float = 0
                 for k in vectorEnd..<inputs { sum += Weight.widen(w[k]) * row[k] }
                 return sum
             }
-            let sums = (a0, a1, a2, a3, a4, a5, a6, a7)
             let out = output + j
             out[0] = sums.0.sum() + tail(x0)
             out[outputStride] = sums.1.sum() + tail(x1)
@@ -159,8 +166,64 @@ public enum MatrixVector {
             if rows > 6 { out[6 * outputStride] = sums.6.sum() + tail(x6) }
             if rows > 7 { out[7 * outputStride] = sums.7.sum() + tail(x7) }
         }
+
+        var j = range.lowerBound
+        // Up to six rows: two weight rows at a time, so at least four independent multiply-add chains hide the
+        // instruction latency (each output's sum runs in the same order as in ``singleRow``).
+        if rows <= 6 {
+            while j + 2 <= range.upperBound {
+                let (w, u) = (weights + j * inputs, weights + (j + 1) * inputs)
+                var a: RowSums = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+                var b = a
+                var k = 0
+                while k < vectorEnd {
+                    let (v, t) = (Weight.lanes(w, at: k), Weight.lanes(u, at: k))
+                    var y = x0.lanes(at: k)
+                    a.0 = a.0.addingProduct(v, y); b.0 = b.0.addingProduct(t, y)
+                    y = x1.lanes(at: k)
+                    a.1 = a.1.addingProduct(v, y); b.1 = b.1.addingProduct(t, y)
+                    if rows > 2 { y = x2.lanes(at: k); a.2 = a.2.addingProduct(v, y); b.2 = b.2.addingProduct(t, y) }
+                    if rows > 3 { y = x3.lanes(at: k); a.3 = a.3.addingProduct(v, y); b.3 = b.3.addingProduct(t, y) }
+                    if rows > 4 { y = x4.lanes(at: k); a.4 = a.4.addingProduct(v, y); b.4 = b.4.addingProduct(t, y) }
+                    if rows > 5 { y = x5.lanes(at: k); a.5 = a.5.addingProduct(v, y); b.5 = b.5.addingProduct(t, y) }
+                    k += laneCount
+                }
+                store(a, j)
+                store(b, j + 1)
+                j += 2
+            }
+        }
+        while j < range.upperBound {
+            let w = weights + j * inputs
+            var a: RowSums = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+            var k = 0
+            while k < vectorEnd {
+                let v = Weight.lanes(w, at: k)
+                a.0 = a.0.addingProduct(v, x0.lanes(at: k))
+                a.1 = a.1.addingProduct(v, x1.lanes(at: k))
+                if rows > 2 { a.2 = a.2.addingProduct(v, x2.lanes(at: k)) }
+                if rows > 3 { a.3 = a.3.addingProduct(v, x3.lanes(at: k)) }
+                if rows > 4 { a.4 = a.4.addingProduct(v, x4.lanes(at: k)) }
+                if rows > 5 { a.5 = a.5.addingProduct(v, x5.lanes(at: k)) }
+                if rows > 6 { a.6 = a.6.addingProduct(v, x6.lanes(at: k)) }
+                if rows > 7 { a.7 = a.7.addingProduct(v, x7.lanes(at: k)) }
+                k += laneCount
+            }
+            store(a, j)
+            j += 1
+        }
     }
 }
+
+/// A row count as a type, so kernels specialise on it.
+protocol RowCount { static var value: Int { get } }
+enum TwoRows: RowCount { static var value: Int { 2 } }
+enum ThreeRows: RowCount { static var value: Int { 3 } }
+enum FourRows: RowCount { static var value: Int { 4 } }
+enum FiveRows: RowCount { static var value: Int { 5 } }
+enum SixRows: RowCount { static var value: Int { 6 } }
+enum SevenRows: RowCount { static var value: Int { 7 } }
+enum EightRows: RowCount { static var value: Int { 8 } }
 
 /// A weight element type the kernels read: `Float` or `Float16`.
 public protocol WidenableScalar: Sendable {

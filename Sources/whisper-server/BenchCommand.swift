@@ -53,6 +53,8 @@ struct BenchCommand: ParsableCommand {
         let loadSeconds: Double
         let beamSize: Int
         let threads: Int
+        /// The library running `sgemm` (``GEMMBackend``).
+        let gemm: String
         /// `sgemm` GFLOP/s on the encoder's feed-forward shape.
         let sgemmGflops: Double
         /// Multiply-adds ×2 of one 30 s window through the encoder.
@@ -60,7 +62,7 @@ struct BenchCommand: ParsableCommand {
         let files: [FileResult]
 
         enum CodingKeys: String, CodingKey {
-            case model, files, threads
+            case model, files, threads, gemm
             case loadSeconds = "load_seconds"
             case beamSize = "beam_size"
             case sgemmGflops = "sgemm_gflops"
@@ -95,7 +97,7 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let report = Report(
-            model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount,
+            model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount, gemm: Matrix.backend.rawValue,
             sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9, files: results)
         if json {
             let encoder = JSONEncoder()
@@ -106,8 +108,8 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "model %@, loaded in %.3f s, beam %d, %d threads", model.model, loadSeconds, beamSize, report.threads))
         print(
             String(
-                format: "sgemm %.1f GFLOP/s (%d×%d×%d); encoder %.2f GFLOP per window", sgemm, Self.audioFrames,
-                4 * info.width, info.width, report.encoderGflopPerWindow))
+                format: "sgemm (%@) %.1f GFLOP/s (%d×%d×%d); encoder %.2f GFLOP per window", report.gemm, sgemm,
+                Self.audioFrames, 4 * info.width, info.width, report.encoderGflopPerWindow))
         print("file                           run  audio s   wall s  × real time  enc ms/win  % sgemm  dec ms/tok  peak RSS MB")
         for r in results {
             let encoderShare = report.encoderGflopPerWindow / (r.encoderMsPerWindow / 1000) / sgemm * 100

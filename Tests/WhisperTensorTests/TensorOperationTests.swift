@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WhisperTensor
+@testable import WhisperTensor
 
 /// Each operation against a straightforward double-precision implementation, within 1e-4.
 @Suite struct TensorOperationTests {
@@ -59,6 +59,57 @@ import WhisperTensor
             let expected = naiveLinear(input, rows: rows, weight: weight, bias: [], inputs: inputs, outputs: outputs)
             let worst = zip(y.storage, expected).map { abs(Double($0) - $1) }.max()!
             #expect(worst < 1e-4)
+        }
+    }
+
+    /// Two to eight rows give, bit for bit, what each row gives alone (so a decoder step's result does not depend
+    /// on what it is batched with), for single and half precision weights and an odd number of outputs.
+    @Test mutating func severalRowsMatchSingleRowsExactly() {
+        let (inputs, outputs) = (384, 67)
+        for half in [false, true] {
+            var weight = values(inputs * outputs)
+            if half { weight = weight.map { Float(Float16($0)) } }
+            let layer = Linear(weight: weight, bias: values(outputs), inputs: inputs, outputs: outputs)
+            let x = values(8 * inputs)
+            let alone = (0..<8).map { r in layer(Tensor(rows: 1, columns: inputs, values: Array(x[r * inputs..<(r + 1) * inputs]))).storage }
+            for rows in 2...8 {
+                let together = layer(Tensor(rows: rows, columns: inputs, values: Array(x[0..<rows * inputs]))).storage
+                #expect(together == Array(alone[0..<rows].joined()), "rows \(rows), half \(half)")
+            }
+        }
+    }
+
+    /// Both `sgemm` libraries agree with the definition, with and without a transposed right operand, with strides,
+    /// alpha and beta.
+    @Test(arguments: GEMMBackend.allCases) mutating func gemmBackendsMatchNaiveProduct(backend: GEMMBackend) {
+        let (m, n, k) = (37, 53, 29)
+        let (lda, ldb, ldc) = (k + 3, n + 5, n + 2)
+        for transposeB in [false, true] {
+            let a = values(m * lda)
+            let b = values(transposeB ? n * (k + 1) : k * ldb)
+            let ldbUsed = transposeB ? k + 1 : ldb
+            let initial = values(m * ldc)
+            var c = initial
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        Matrix.gemm(
+                            a.baseAddress!, b.baseAddress!, c.baseAddress!, m: m, n: n, k: k, transposeB: transposeB,
+                            lda: lda, ldb: ldbUsed, ldc: ldc, alpha: 0.5, beta: 2, backend: backend)
+                    }
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k {
+                        let bValue = transposeB ? b[j * ldbUsed + p] : b[p * ldbUsed + j]
+                        sum += Double(a[i * lda + p]) * Double(bValue)
+                    }
+                    let expected = 0.5 * sum + 2 * Double(initial[i * ldc + j])
+                    #expect(abs(Double(c[i * ldc + j]) - expected) < 1e-4)
+                }
+            }
         }
     }
 
@@ -132,8 +183,22 @@ import WhisperTensor
         }
     }
 
-    mutating func checkAttention(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int, blocked: Bool) {
-        let heads = 2
+    /// A decoder step over many keys (six heads) without a weights callback shares the heads between threads; same
+    /// results.
+    @Test(arguments: [(1, 1500, nil, 64), (5, 1500, nil, 64), (3, 3000, 2000, 16)] as [(Int, Int, Int?, Int)])
+    mutating func attentionSplitBetweenThreadsMatchesNaive(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int) {
+        let threads = Matrix.threadCount
+        defer { Matrix.threadCount = threads }
+        Matrix.threadCount = 2
+        checkAttention(
+            queries: queries, keyCount: keyCount, causalOffset: causalOffset, headWidth: headWidth, blocked: true,
+            reportWeights: false, heads: 6)
+    }
+
+    mutating func checkAttention(
+        queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int, blocked: Bool, reportWeights: Bool = true,
+        heads: Int = 2
+    ) {
         let width = heads * headWidth
         let q = values(queries * width), k = values(keyCount * width), v = values(keyCount * width)
         // The same keys and values rearranged into one `keyCount × headWidth` block per head.
@@ -161,11 +226,13 @@ import WhisperTensor
                         values: .init(base: vp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
                         output: &output, outputStride: width, heads: heads, headWidth: headWidth, causalOffset: causalOffset,
                         scores: &scores,
-                        onWeights: { _, weights in reported.append(Array(UnsafeBufferPointer(start: weights, count: queries * keyCount))) })
+                        onWeights: reportWeights
+                            ? { _, weights in reported.append(Array(UnsafeBufferPointer(start: weights, count: queries * keyCount))) }
+                            : nil)
                 }
             }
         }
-        #expect(reported.count == heads)
+        #expect(reported.count == (reportWeights ? heads : 0))
         for h in 0..<heads {
             for i in 0..<queries {
                 let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
@@ -176,7 +243,7 @@ import WhisperTensor
                     weights.append(exp(dot / Double(headWidth).squareRoot()))
                 }
                 let total = weights.reduce(0, +)
-                for j in 0..<keyCount {
+                for j in 0..<keyCount where reportWeights {
                     let expected = j < visible ? weights[j] / total : 0
                     #expect(abs(Double(reported[h][i * keyCount + j]) - expected) < 1e-5)
                 }
