@@ -58,10 +58,26 @@ public enum Attention {
             }
             return
         }
+        if queries > MatrixVector.maximumRows && onWeights == nil && Matrix.threadCount > 1
+            && Matrix.allowsConcurrentProducts
+        {
+            // The encoder: one group of heads per thread, each head's products on that thread alone, so the softmax
+            // runs in parallel too and the thin (64-wide) products need no fork and join.
+            let groups = min(Matrix.threadCount, heads)
+            nonisolated(unsafe) let (out, query, keys, values, scores) = (output, query, keys, values, scores)
+            DispatchQueue.concurrentPerform(iterations: groups) { group in
+                let scratch = group == 0 ? scores : .allocate(capacity: queries * keyCount)
+                defer { if group != 0 { scratch.deallocate() } }
+                for head in stride(from: group, to: heads, by: groups) {
+                    manyQueries(
+                        query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
+                        causalOffset: causalOffset, output: out + head * headWidth, outputStride: outputStride,
+                        scores: scratch, threads: 1)
+                }
+            }
+            return
+        }
         for head in 0..<heads {
-            let q = query.head(head, width: headWidth)
-            let k = keys.head(head, width: headWidth)
-            let v = values.head(head, width: headWidth)
             let out = output + head * headWidth
             if queries <= MatrixVector.maximumRows {
                 // The decoder's few rows: no BLAS call, whose threading costs more than the work here.
@@ -70,24 +86,37 @@ public enum Attention {
                     causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores,
                     scoreStride: keyCount)
             } else {
-                Matrix.multiply(
-                    q, k, into: scores, m: queries, n: keyCount, k: headWidth, transposeB: true,
-                    lda: query.stride, ldb: keys.stride, ldc: keyCount, alpha: scale)
-                if let causalOffset {
-                    for i in 0..<queries {
-                        let firstHidden = causalOffset + i + 1
-                        if firstHidden < keyCount {
-                            (scores + i * keyCount + firstHidden).update(repeating: -.infinity, count: keyCount - firstHidden)
-                        }
-                    }
-                }
-                Activations.softmax(scores, rows: queries, width: keyCount)
-                Matrix.multiply(
-                    scores, v, into: out, m: queries, n: headWidth, k: keyCount, transposeB: false,
-                    lda: keyCount, ldb: values.stride, ldc: outputStride)
+                manyQueries(
+                    query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
+                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores, threads: nil)
             }
             onWeights?(head, scores)
         }
+    }
+
+    /// One head for many query rows through `sgemm` on `threads` threads (``Matrix/threadCount`` when `nil`);
+    /// `scores` holds the `query.rows × keys.rows` weights afterwards.
+    static func manyQueries(
+        query: Operand, keys: Operand, values: Operand, head: Int, headWidth: Int, scale: Float, causalOffset: Int?,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, scores: UnsafeMutablePointer<Float>, threads: Int?
+    ) {
+        let (queries, keyCount) = (query.rows, keys.rows)
+        Matrix.gemm(
+            query.head(head, width: headWidth), keys.head(head, width: headWidth), scores, m: queries, n: keyCount,
+            k: headWidth, transposeB: true, lda: query.stride, ldb: keys.stride, ldc: keyCount, alpha: scale, beta: 0,
+            threads: threads)
+        if let causalOffset {
+            for i in 0..<queries {
+                let firstHidden = causalOffset + i + 1
+                if firstHidden < keyCount {
+                    (scores + i * keyCount + firstHidden).update(repeating: -.infinity, count: keyCount - firstHidden)
+                }
+            }
+        }
+        Activations.softmax(scores, rows: queries, width: keyCount)
+        Matrix.gemm(
+            scores, values.head(head, width: headWidth), output, m: queries, n: headWidth, k: keyCount, transposeB: false,
+            lda: keyCount, ldb: values.stride, ldc: outputStride, alpha: 1, beta: 0, threads: threads)
     }
 
     /// Score elements (heads × queries × keys) from which a few-query product is split between threads.

@@ -27,10 +27,14 @@ public enum Matrix {
             lda: lda ?? k, ldb: ldb ?? (transposeB ? k : n), ldc: ldc ?? n, alpha: alpha, beta: beta)
     }
 
+    /// Whether concurrent products may each choose their own thread count (``GEMMBackend/oneDNN``: a team per calling
+    /// thread); OpenBLAS has one process-wide count.
+    static var allowsConcurrentProducts: Bool { backend == .oneDNN }
+
     static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
         m: Int, n: Int, k: Int, transposeB: Bool, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float,
-        backend: GEMMBackend = backend
+        backend: GEMMBackend = backend, threads: Int? = nil
     ) {
         if m == 1 && transposeB {
             // One row times Wᵀ is a matrix-vector product over W's rows: GEMV is several times faster.
@@ -39,7 +43,7 @@ public enum Matrix {
         }
         switch backend {
         case .oneDNN:
-            omp_set_num_threads(Int32(threadCount))
+            omp_set_num_threads(Int32(threads ?? threadCount))
             _ = dnnl_sgemm(
                 CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: transposeB ? "T" : "N")), Int64(m), Int64(n), Int64(k), alpha,
                 a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))

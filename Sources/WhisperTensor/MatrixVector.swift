@@ -136,82 +136,108 @@ public enum MatrixVector {
 
     /// One accumulator per input row (up to eight).
     typealias RowSums = (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)
+    /// Up to eight input rows; rows past the last repeat it (never read: the row count is a constant).
+    typealias RowPointers = (
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>
+    )
 
     static func rowBlock<Weight: WidenableScalar, Count: RowCount>(
         _ weights: UnsafePointer<Weight>, outputs range: Range<Int>, inputs: Int,
         input: UnsafePointer<Float>, rows _: Count.Type, output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
         let rows = Count.value
-        // Rows past the last repeat it; with `rows` constant here they are never read.
         func row(_ index: Int) -> UnsafePointer<Float> { input + min(index, rows - 1) * inputs }
-        let (x0, x1, x2, x3, x4, x5, x6, x7) = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
-        let vectorEnd = inputs - inputs % laneCount
-
-        /// Writes weight row `j`'s results, adding leftover columns when `inputs` is not a multiple of the lane
-        /// count (never for Whisper's widths).
-        func store(_ sums: RowSums, _ j: Int) {
-            let w = weights + j * inputs
-            func tail(_ row: UnsafePointer<Float>) -> Float {
-                var sum: Float = 0
-                for k in vectorEnd..<inputs { sum += Weight.widen(w[k]) * row[k] }
-                return sum
-            }
-            let out = output + j
-            out[0] = sums.0.sum() + tail(x0)
-            out[outputStride] = sums.1.sum() + tail(x1)
-            if rows > 2 { out[2 * outputStride] = sums.2.sum() + tail(x2) }
-            if rows > 3 { out[3 * outputStride] = sums.3.sum() + tail(x3) }
-            if rows > 4 { out[4 * outputStride] = sums.4.sum() + tail(x4) }
-            if rows > 5 { out[5 * outputStride] = sums.5.sum() + tail(x5) }
-            if rows > 6 { out[6 * outputStride] = sums.6.sum() + tail(x6) }
-            if rows > 7 { out[7 * outputStride] = sums.7.sum() + tail(x7) }
-        }
-
+        let x = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
         var j = range.lowerBound
         // Up to six rows: two weight rows at a time, so at least four independent multiply-add chains hide the
         // instruction latency (each output's sum runs in the same order as in ``singleRow``).
         if rows <= 6 {
             while j + 2 <= range.upperBound {
-                let (w, u) = (weights + j * inputs, weights + (j + 1) * inputs)
-                var a: RowSums = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
-                var b = a
-                var k = 0
-                while k < vectorEnd {
-                    let (v, t) = (Weight.lanes(w, at: k), Weight.lanes(u, at: k))
-                    var y = x0.lanes(at: k)
-                    a.0 = a.0.addingProduct(v, y); b.0 = b.0.addingProduct(t, y)
-                    y = x1.lanes(at: k)
-                    a.1 = a.1.addingProduct(v, y); b.1 = b.1.addingProduct(t, y)
-                    if rows > 2 { y = x2.lanes(at: k); a.2 = a.2.addingProduct(v, y); b.2 = b.2.addingProduct(t, y) }
-                    if rows > 3 { y = x3.lanes(at: k); a.3 = a.3.addingProduct(v, y); b.3 = b.3.addingProduct(t, y) }
-                    if rows > 4 { y = x4.lanes(at: k); a.4 = a.4.addingProduct(v, y); b.4 = b.4.addingProduct(t, y) }
-                    if rows > 5 { y = x5.lanes(at: k); a.5 = a.5.addingProduct(v, y); b.5 = b.5.addingProduct(t, y) }
-                    k += laneCount
-                }
-                store(a, j)
-                store(b, j + 1)
+                let (a, b) = pairOfWeightRows(weights + j * inputs, inputs: inputs, x: x, rows: Count.self)
+                storeSums(a, weights + j * inputs, inputs: inputs, x: x, rows: rows, output: output + j, outputStride: outputStride)
+                storeSums(
+                    b, weights + (j + 1) * inputs, inputs: inputs, x: x, rows: rows, output: output + j + 1,
+                    outputStride: outputStride)
                 j += 2
             }
         }
         while j < range.upperBound {
-            let w = weights + j * inputs
-            var a: RowSums = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
-            var k = 0
-            while k < vectorEnd {
-                let v = Weight.lanes(w, at: k)
-                a.0 = a.0.addingProduct(v, x0.lanes(at: k))
-                a.1 = a.1.addingProduct(v, x1.lanes(at: k))
-                if rows > 2 { a.2 = a.2.addingProduct(v, x2.lanes(at: k)) }
-                if rows > 3 { a.3 = a.3.addingProduct(v, x3.lanes(at: k)) }
-                if rows > 4 { a.4 = a.4.addingProduct(v, x4.lanes(at: k)) }
-                if rows > 5 { a.5 = a.5.addingProduct(v, x5.lanes(at: k)) }
-                if rows > 6 { a.6 = a.6.addingProduct(v, x6.lanes(at: k)) }
-                if rows > 7 { a.7 = a.7.addingProduct(v, x7.lanes(at: k)) }
-                k += laneCount
-            }
-            store(a, j)
+            let a = oneWeightRow(weights + j * inputs, inputs: inputs, x: x, rows: Count.self)
+            storeSums(a, weights + j * inputs, inputs: inputs, x: x, rows: rows, output: output + j, outputStride: outputStride)
             j += 1
         }
+    }
+
+    /// Sums of weight rows `w` and `w + inputs` with every input row, over whole vectors.
+    static func pairOfWeightRows<Weight: WidenableScalar, Count: RowCount>(
+        _ w: UnsafePointer<Weight>, inputs: Int, x: RowPointers, rows _: Count.Type
+    ) -> (RowSums, RowSums) {
+        let rows = Count.value
+        let u = w + inputs
+        let vectorEnd = inputs - inputs % laneCount
+        var a: RowSums = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+        var b = a
+        var k = 0
+        while k < vectorEnd {
+            let (v, t) = (Weight.lanes(w, at: k), Weight.lanes(u, at: k))
+            var y = x.0.lanes(at: k)
+            a.0 = a.0.addingProduct(v, y); b.0 = b.0.addingProduct(t, y)
+            y = x.1.lanes(at: k)
+            a.1 = a.1.addingProduct(v, y); b.1 = b.1.addingProduct(t, y)
+            if rows > 2 { y = x.2.lanes(at: k); a.2 = a.2.addingProduct(v, y); b.2 = b.2.addingProduct(t, y) }
+            if rows > 3 { y = x.3.lanes(at: k); a.3 = a.3.addingProduct(v, y); b.3 = b.3.addingProduct(t, y) }
+            if rows > 4 { y = x.4.lanes(at: k); a.4 = a.4.addingProduct(v, y); b.4 = b.4.addingProduct(t, y) }
+            if rows > 5 { y = x.5.lanes(at: k); a.5 = a.5.addingProduct(v, y); b.5 = b.5.addingProduct(t, y) }
+            k += laneCount
+        }
+        return (a, b)
+    }
+
+    /// Sums of weight row `w` with every input row, over whole vectors.
+    static func oneWeightRow<Weight: WidenableScalar, Count: RowCount>(
+        _ w: UnsafePointer<Weight>, inputs: Int, x: RowPointers, rows _: Count.Type
+    ) -> RowSums {
+        let rows = Count.value
+        let vectorEnd = inputs - inputs % laneCount
+        var a: RowSums = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+        var k = 0
+        while k < vectorEnd {
+            let v = Weight.lanes(w, at: k)
+            a.0 = a.0.addingProduct(v, x.0.lanes(at: k))
+            a.1 = a.1.addingProduct(v, x.1.lanes(at: k))
+            if rows > 2 { a.2 = a.2.addingProduct(v, x.2.lanes(at: k)) }
+            if rows > 3 { a.3 = a.3.addingProduct(v, x.3.lanes(at: k)) }
+            if rows > 4 { a.4 = a.4.addingProduct(v, x.4.lanes(at: k)) }
+            if rows > 5 { a.5 = a.5.addingProduct(v, x.5.lanes(at: k)) }
+            if rows > 6 { a.6 = a.6.addingProduct(v, x.6.lanes(at: k)) }
+            if rows > 7 { a.7 = a.7.addingProduct(v, x.7.lanes(at: k)) }
+            k += laneCount
+        }
+        return a
+    }
+
+    /// Writes one weight row's results for `rows` input rows, adding leftover columns when `inputs` is not a multiple
+    /// of the lane count (never for Whisper's widths).
+    @inline(__always)
+    static func storeSums<Weight: WidenableScalar>(
+        _ sums: RowSums, _ w: UnsafePointer<Weight>, inputs: Int, x: RowPointers, rows: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        let vectorEnd = inputs - inputs % laneCount
+        func tail(_ row: UnsafePointer<Float>) -> Float {
+            var sum: Float = 0
+            for k in vectorEnd..<inputs { sum += Weight.widen(w[k]) * row[k] }
+            return sum
+        }
+        output[0] = sums.0.sum() + tail(x.0)
+        output[outputStride] = sums.1.sum() + tail(x.1)
+        if rows > 2 { output[2 * outputStride] = sums.2.sum() + tail(x.2) }
+        if rows > 3 { output[3 * outputStride] = sums.3.sum() + tail(x.3) }
+        if rows > 4 { output[4 * outputStride] = sums.4.sum() + tail(x.4) }
+        if rows > 5 { output[5 * outputStride] = sums.5.sum() + tail(x.5) }
+        if rows > 6 { output[6 * outputStride] = sums.6.sum() + tail(x.6) }
+        if rows > 7 { output[7 * outputStride] = sums.7.sum() + tail(x.7) }
     }
 }
 

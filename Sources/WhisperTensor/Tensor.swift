@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A row-major matrix of `Float` with its own storage: `rows × columns` contiguous values.
 public struct Tensor: Sendable {
     /// Number of rows.
@@ -33,6 +35,20 @@ public struct Tensor: Sendable {
 extension Tensor {
     /// Applies exact GELU to every value, in place.
     public mutating func applyGELU() {
-        storage.withUnsafeMutableBufferPointer { Activations.gelu($0) }
+        storage.withUnsafeMutableBufferPointer { values in
+            let parts = values.count >= Self.parallelElements ? Matrix.threadCount : 1
+            guard parts > 1 else { return Activations.gelu(values) }
+            // Chunks of whole vectors, so every element takes the same path as in one pass.
+            let chunk = (values.count / parts + 7) & ~7
+            nonisolated(unsafe) let base = values.baseAddress!
+            let count = values.count
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let start = min(count, part * chunk)
+                Activations.gelu(UnsafeMutableBufferPointer(start: base + start, count: min(count, start + chunk) - start))
+            }
+        }
     }
+
+    /// Elements from which element-wise functions are split between threads.
+    static let parallelElements = 1 << 18
 }

@@ -24,9 +24,11 @@ extension UnsafeMutablePointer<Float> {
 }
 
 extension UnsafePointer<Float16> {
-    /// Eight half-precision values widened to `Float` (one `vcvtph2ps`).
+    /// Eight half-precision values widened to `Float` (one `vcvtph2ps`). Lane by lane rather than the standard
+    /// library's generic `SIMD8` conversion, which the optimiser leaves as a call in large loops.
     @inline(__always) func lanes(at offset: Int) -> Lanes {
-        Lanes(UnsafeRawPointer(self + offset).loadUnaligned(as: SIMD8<Float16>.self))
+        let h = UnsafeRawPointer(self + offset).loadUnaligned(as: SIMD8<Float16>.self)
+        return Lanes(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
     }
 }
 

@@ -144,6 +144,19 @@ import Testing
         }
     }
 
+    /// GELU over a tensor large enough to be split between threads equals one pass, bit for bit.
+    @Test mutating func splitGELUMatchesOnePass() {
+        let threads = Matrix.threadCount
+        defer { Matrix.threadCount = threads }
+        Matrix.threadCount = 2
+        let x = values((1 << 18) + 13).map { $0 * 6 }
+        var tensor = Tensor(rows: 1, columns: x.count, values: x)
+        tensor.applyGELU()
+        var expected = x
+        expected.withUnsafeMutableBufferPointer { Activations.gelu($0) }
+        #expect(tensor.storage == expected)
+    }
+
     @Test func softmaxIsStableForLargeLogits() {
         var data: [Float] = [1000, 1001, 1002, -.infinity]
         data.withUnsafeMutableBufferPointer { Activations.softmax($0.baseAddress!, rows: 1, width: 4) }
@@ -183,9 +196,10 @@ import Testing
         }
     }
 
-    /// A decoder step over many keys (six heads) without a weights callback shares the heads between threads; same
-    /// results.
-    @Test(arguments: [(1, 1500, nil, 64), (5, 1500, nil, 64), (3, 3000, 2000, 16)] as [(Int, Int, Int?, Int)])
+    /// Without a weights callback, heads are shared between threads (six heads): a decoder step over many keys, and
+    /// many queries (the encoder; with oneDNN each head's products on one thread); same results.
+    @Test(arguments: [(1, 1500, nil, 64), (5, 1500, nil, 64), (3, 3000, 2000, 16), (40, 40, nil, 16), (20, 30, 10, 64)]
+        as [(Int, Int, Int?, Int)])
     mutating func attentionSplitBetweenThreadsMatchesNaive(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int) {
         let threads = Matrix.threadCount
         defer { Matrix.threadCount = threads }
