@@ -40,6 +40,18 @@ public enum Activations {
         return logNormaliser
     }
 
+    /// The largest of `count` values (−∞ for none).
+    public static func maximum(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        VectorMath.maximum(values, count: count)
+    }
+
+    /// `log Σ exp(values[i])` over `count` values, computed from the maximum (−∞ when all are −∞).
+    public static func logSumExp(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        let maximum = VectorMath.maximum(values, count: count)
+        guard maximum > -.infinity else { return -.infinity }
+        return maximum + logf(VectorMath.sumOfExponentials(values, count: count, shift: maximum, storing: false))
+    }
+
     /// `target[i] += source[i]` for `count` values.
     public static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
         var j = 0

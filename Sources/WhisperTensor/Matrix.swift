@@ -85,7 +85,7 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 extension Matrix {
     /// Measures `sgemm` throughput on an `m × k` by `k × n` product (Bᵀ stored, as linear layers use it), the best of
     /// `repetitions` timed runs after one warm-up, in GFLOP/s.
-    public static func measureThroughput(m: Int, n: Int, k: Int, repetitions: Int = 5) -> Double {
+    public static func measureThroughput(m: Int, n: Int, k: Int, repetitions: Int = 20) -> Double {
         let a = [Float](repeating: 0.5, count: m * k)
         let b = [Float](repeating: 0.25, count: n * k)
         var c = [Float](repeating: 0, count: m * n)

@@ -34,8 +34,9 @@ extension UnsafePointer<Float16> {
 
 enum VectorMath {
     /// `eˣ` per lane: Cody–Waite range reduction and Cephes' degree-6 polynomial (relative error < 2e-7);
-    /// inputs below −87.3 (including −∞) give 0, above 88.7 saturate.
-    @inline(__always)
+    /// inputs below −87.3 (including −∞) give 0, above 88.7 saturate. Transparent: always inlined, since a call passes
+    /// the vector in two halves and clears the upper registers, several times the cost of the arithmetic.
+    @_transparent
     static func exp(_ value: Lanes) -> Lanes {
         var x = value.replacing(with: -87.33, where: value .< -87.33)
         x = x.replacing(with: 88.72, where: x .> 88.72)
@@ -56,7 +57,7 @@ enum VectorMath {
     }
 
     /// The error function per lane (Abramowitz & Stegun 7.1.26 with an exact-`exp` tail; absolute error < 2e-7).
-    @inline(__always)
+    @_transparent
     static func erf(_ x: Lanes) -> Lanes {
         let signBits = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
         let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Lanes.self)

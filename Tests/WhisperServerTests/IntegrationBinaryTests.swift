@@ -111,10 +111,10 @@ struct IntegrationBinaryTests {
         #expect(stderr.contains("--allow-unauthenticated"))
     }
 
-    /// The executable re-executes itself with OpenBLAS's kernel type and a short thread spin set when they are unset
-    /// (both are read when the library loads), and keeps an operator's own values.
+    /// The executable re-executes itself with OpenBLAS's kernel type, a short OpenBLAS thread spin and sleeping OpenMP
+    /// threads when they are unset (all are read when the libraries load), and keeps an operator's own values.
     @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(3)))
-    func openBLASDefaultsAreSetUnlessGiven() async throws {
+    func matrixLibraryDefaultsAreSetUnlessGiven() async throws {
         func environment(of server: ServerBinary.Running) throws -> [String] {
             let data = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(server.process.processIdentifier)/environ"))
             return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
@@ -125,13 +125,15 @@ struct IntegrationBinaryTests {
         let chosen = try environment(of: defaults)
         #expect(chosen.contains("OPENBLAS_THREAD_TIMEOUT=4"))
         #expect(chosen.contains("OPENBLAS_CORETYPE=Haswell"))
+        #expect(chosen.contains("OMP_WAIT_POLICY=PASSIVE"))
 
         let own = try await ServerBinary.serve(
-            ["--models-dir", models, "--preload"], environment: ["OPENBLAS_THREAD_TIMEOUT": "20", "OPENBLAS_CORETYPE": "Sandybridge"])
+            ["--models-dir", models, "--preload"], environment: ["OPENBLAS_THREAD_TIMEOUT": "20", "OPENBLAS_CORETYPE": "Sandybridge", "OMP_WAIT_POLICY": "ACTIVE"])
         defer { own.process.terminate() }
         let kept = try environment(of: own)
         #expect(kept.contains("OPENBLAS_THREAD_TIMEOUT=20"))
         #expect(kept.contains("OPENBLAS_CORETYPE=Sandybridge"))
+        #expect(kept.contains("OMP_WAIT_POLICY=ACTIVE"))
     }
 
     @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(5)))

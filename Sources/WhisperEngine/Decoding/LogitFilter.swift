@@ -1,4 +1,5 @@
 import Foundation
+import WhisperTensor
 
 /// The reference's logit rules, applied before each token is chosen: blank suppression at the start, suppressed
 /// tokens, and the timestamp grammar (pairs, monotonic, bounded first timestamp, timestamps when they dominate).
@@ -49,23 +50,13 @@ struct LogitFilter {
                 }
             }
             // When the timestamps together are more likely than any text token, force a timestamp.
-            var maximum = -Float.infinity
-            for x in l where x > maximum { maximum = x }
-            guard maximum > -.infinity else { return }
-            var total: Float = 0
-            for x in l { total += expf(x - maximum) }
-            let logTotal = maximum + logf(total)
-            var timestampSum: Float = 0
-            var timestampMax = -Float.infinity
-            for t in begin..<vocabulary where l[t] > timestampMax { timestampMax = l[t] }
-            if timestampMax > -.infinity {
-                for t in begin..<vocabulary { timestampSum += expf(l[t] - timestampMax) }
-                let timestampLogProbability = timestampMax + logf(timestampSum) - logTotal
-                var textMax = -Float.infinity
-                for t in 0..<begin where l[t] > textMax { textMax = l[t] }
-                if timestampLogProbability > textMax - logTotal {
-                    for t in 0..<begin { l[t] = -.infinity }
-                }
+            let base = l.baseAddress!
+            let logTotal = Activations.logSumExp(base, count: vocabulary)
+            guard logTotal > -.infinity, begin < vocabulary else { return }
+            let timestampLogProbability = Activations.logSumExp(base + begin, count: vocabulary - begin) - logTotal
+            let textMax = Activations.maximum(base, count: begin)
+            if timestampLogProbability > textMax - logTotal {
+                for t in 0..<begin { l[t] = -.infinity }
             }
         }
     }
