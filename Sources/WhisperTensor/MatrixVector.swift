@@ -24,9 +24,9 @@ public enum MatrixVector {
             kernel(weights, outputs: 0..<outputs, inputs: inputs, input: input, rows: rows, output: output, outputStride: outputs)
             return
         }
-        // Large products: several chunks per thread, taken as threads come free, so a thread the OS preempts (another
-        // process on the machine) delays only its current chunk; chunks are whole cache lines of output.
-        let chunks = parts * (outputs * inputs >= manyChunksThreshold ? 8 : 1)
+        // Several chunks per thread, taken as threads come free, so a thread the OS preempts (another process on the
+        // machine) delays only its current chunk; chunks are whole cache lines of output.
+        let chunks = parts * (outputs * inputs >= manyChunksThreshold ? 8 : 4)
         let chunk = (outputs + chunks - 1) / chunks + 15 & ~15
         nonisolated(unsafe) let (w, x, y) = (weights, input, output)
         DispatchQueue.concurrentPerform(iterations: chunks) { part in
