@@ -35,6 +35,23 @@ public enum MatrixVector {
         }
     }
 
+    /// Widens `count` little-endian half-precision values stored at any byte address (e.g. inside a weights file)
+    /// into `output`.
+    public static func widen(halfPrecisionBytes source: UnsafeRawPointer, count: Int, into output: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j + laneCount <= count {
+            let h = (source + 2 * j).loadUnaligned(as: SIMD8<Float16>.self)
+            output.store(
+                Lanes(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7])),
+                at: j)
+            j += laneCount
+        }
+        while j < count {
+            output[j] = Float(Float16(bitPattern: UInt16(littleEndian: (source + 2 * j).loadUnaligned(as: UInt16.self))))
+            j += 1
+        }
+    }
+
     /// Widens `count` half-precision values into `output`.
     public static func widen(_ values: UnsafePointer<Float16>, count: Int, into output: UnsafeMutablePointer<Float>) {
         var j = 0

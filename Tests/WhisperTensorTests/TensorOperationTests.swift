@@ -113,6 +113,21 @@ import Testing
         }
     }
 
+    /// Half-precision bytes at an odd address (as inside a weights file) widen exactly, vector part and tail.
+    @Test mutating func halfPrecisionBytesWidenAtAnyAlignment() {
+        let halves = values(21).map { Float16($0 * 100) }
+        var bytes = [UInt8](repeating: 0, count: 1 + 2 * halves.count)
+        for (i, h) in halves.enumerated() {
+            bytes[1 + 2 * i] = UInt8(h.bitPattern & 0xFF)
+            bytes[2 + 2 * i] = UInt8(h.bitPattern >> 8)
+        }
+        var widened = [Float](repeating: 0, count: halves.count)
+        bytes.withUnsafeBytes { raw in
+            MatrixVector.widen(halfPrecisionBytes: raw.baseAddress! + 1, count: halves.count, into: &widened)
+        }
+        #expect(widened == halves.map { Float($0) })
+    }
+
     @Test mutating func rowLookupReturnsTheStoredRow() {
         let weight = values(5 * 12).map { Float(Float16($0)) }
         let layer = Linear(weight: weight, bias: [], inputs: 12, outputs: 5)

@@ -101,11 +101,12 @@ enum RawNumbers {
             switch element {
             case .float32:
                 for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
-            case .float16 where count > 0 && Int(bitPattern: source.baseAddress) % MemoryLayout<Float16>.alignment == 0:
-                // F16C conversion, eight values per instruction (the files are little-endian, as are x86 and arm64).
-                MatrixVector.widen(source.baseAddress!.assumingMemoryBound(to: Float16.self), count: count, into: out.baseAddress!)
             case .float16:
-                for i in 0..<count { out[i] = half(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) }
+                // F16C conversion, eight values per instruction, at any alignment (the files are little-endian, as
+                // are x86 and arm64).
+                if let base = source.baseAddress, count > 0 {
+                    MatrixVector.widen(halfPrecisionBytes: base, count: count, into: out.baseAddress!)
+                }
             case .bfloat16:
                 for i in 0..<count { out[i] = bfloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) }
             }
