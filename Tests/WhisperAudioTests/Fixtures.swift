@@ -9,10 +9,11 @@ enum Fixtures {
         let description: String
     }
 
-    /// The directory everything is generated into; created once per test process.
+    /// The directory everything is generated into; created once per test process, removed when it exits.
     static let directory: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-audio-tests-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Fixtures.directory) }
         return url
     }()
 

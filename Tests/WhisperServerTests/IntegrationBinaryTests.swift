@@ -68,7 +68,7 @@ enum ServerBinary {
     /// Starts `serve` on a free port and waits until `/ready` answers 200.
     static func serve(_ arguments: [String], environment: [String: String] = [:]) async throws -> Running {
         let port = try freePort()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-server-\(UUID().uuidString).log")
+        let output = ServerTest.scratch.appendingPathComponent("server-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = try process(["serve", "--host", "127.0.0.1", "--port", String(port)] + arguments, environment: environment)
         let handle = try FileHandle(forWritingTo: output)

@@ -7,7 +7,7 @@ import Testing
 /// lists every problem.
 @Suite struct IntegrationConfigurationTests {
     static func temporaryFile(_ text: String, name: String = "config.json") throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-config-\(UUID().uuidString)")
+        let directory = ServerTest.scratch.appendingPathComponent("config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)

@@ -33,7 +33,7 @@ struct IntegrationReadmeTests {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-euo", "pipefail", "-c", script]
         process.currentDirectoryURL = ServerTest.repositoryRoot
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID().uuidString).out")
+        let output = ServerTest.scratch.appendingPathComponent("readme-\(UUID().uuidString).out")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle

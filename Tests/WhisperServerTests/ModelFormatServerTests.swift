@@ -14,7 +14,7 @@ extension LiveServerTests {
         /// A models directory linking to a ggml directory, a Hugging Face directory and a lone ggml file.
         private static func modelsDirectory() throws -> URL {
             let models = try #require(ServerTest.convertedModels)
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-formats-\(UUID().uuidString)")
+            let directory = ServerTest.scratch.appendingPathComponent("formats-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let links = [
                 "tiny.en-ggml-q5_1": "tiny.en-ggml-q5_1", "tiny.en-hf-f16": "tiny.en-hf-f16",

@@ -26,7 +26,7 @@ struct ServerDecodingFeaturesTests {
     /// (made with sox; about 20 dB below the speech), and when its first 10 ms frame above −40 dBFS comes.
     static func speechInNoise() throws -> (wav: [UInt8], speechStart: Double) {
         let fixtures = ServerTest.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("speech-in-noise-\(UUID().uuidString).wav")
+        let output = ServerTest.scratch.appendingPathComponent("speech-in-noise-\(UUID().uuidString).wav")
         defer { try? FileManager.default.removeItem(at: output) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sox")
@@ -94,7 +94,7 @@ struct ServerDecodingFeaturesTests {
     @Test(.enabled(if: ServerBinary.path != nil, "needs the built whisper-server"))
     func transcribeCommandWithVoiceActivity() throws {
         let (audio, speechStart) = try Self.speechInNoise()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vad-cli-\(UUID().uuidString)")
+        let directory = ServerTest.scratch.appendingPathComponent("vad-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("noisy.wav")

@@ -30,7 +30,7 @@ enum ServerTest {
 
     /// Speech synthesised with espeak-ng (a WAV file), or a committed fixture when espeak-ng is missing.
     static func speech(_ text: String, fallback: String = "hello-world.wav") throws -> [UInt8] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-server-tests-\(UUID().uuidString)")
+        let directory = ServerTest.scratch.appendingPathComponent("server-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("speech.wav")
@@ -44,9 +44,17 @@ enum ServerTest {
         return try #require(fixture(fallback))
     }
 
+    /// One directory per test process for everything the tests write, removed when the process exits.
+    static let scratch: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-server-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: ServerTest.scratch) }
+        return url
+    }()
+
     /// A models directory with empty `model.bin` files for the given ids (fake models need no weights).
     static func makeModelsDirectory(_ ids: [String] = ["tiny.en", "base"]) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-models-\(UUID().uuidString)")
+        let directory = scratch.appendingPathComponent("models-\(UUID().uuidString)")
         for id in ids {
             let model = directory.appendingPathComponent(id)
             try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
