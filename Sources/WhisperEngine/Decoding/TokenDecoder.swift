@@ -47,15 +47,16 @@ struct TokenDecoder {
         }
         let noSpeech = Self.probability(of: special.noSpeech, in: first[0])
         let maxTokens = weights.hyper.textPositions - prompt.count
-        var result: DecodingResult
-        if temperature > 0 {
-            result = try sample(
-                session: &session, logits: first[1], temperature: temperature, maxTokens: maxTokens, random: &random,
-                isCancelled: isCancelled)
-        } else if beamSize > 1 {
-            result = try beamSearch(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
-        } else {
-            result = try greedy(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+        var result = try gate.decoding(model: model) { () throws(TranscriptionError) in
+            if temperature > 0 {
+                return try sample(
+                    session: &session, logits: first[1], temperature: temperature, maxTokens: maxTokens, random: &random,
+                    isCancelled: isCancelled)
+            } else if beamSize > 1 {
+                return try beamSearch(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+            } else {
+                return try greedy(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+            }
         }
         result.noSpeechProbability = noSpeech
         return result
