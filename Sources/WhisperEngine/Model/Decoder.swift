@@ -1,3 +1,4 @@
+import Dispatch
 import WhisperTensor
 
 /// The text decoder for one audio window: cross-attention keys/values computed once, a self-attention cache per
@@ -121,40 +122,19 @@ struct DecoderSession {
                 }
             }
         }
-        let audioFrames = passes[0].session.pointee.crossKeyValues[0].frames
-        let scoreCount = zip(passes, lengths).map { $0.count * max($1 + $0.count, audioFrames) }.max()!
-        var scores = [Float](repeating: 0, count: scoreCount)
+        // Attention is per session (its own caches and audio): sessions run on separate threads, each as it would alone.
+        let parallel = passes.count > 1 && crossAttention == nil
+        // Each thread touches only its own sessions' caches; the hook is only ever called on this thread.
+        nonisolated(unsafe) let (sessions, hook) = (passes, crossAttention)
         for (index, layer) in weights.decoderLayers.enumerated() {
             // Causal self-attention with each sequence's cache.
             let qkv = linear(layer.selfQueryKeyValue, layer.selfAttentionNorm(x))
             var attended = Tensor(rows: rows, columns: width)
-            for (pass, length) in zip(passes, lengths) {
-                let count = pass.count
-                let total = length + count
-                for b in 0..<pass.tokens.count {
-                    let firstRow = pass.firstRow + b * count
-                    qkv.storage.withUnsafeBufferPointer { q in
-                        let base = q.baseAddress! + firstRow * 3 * width
-                        pass.session.pointee.keyCaches[b][index].withUnsafeMutableBufferPointer { keys in
-                            pass.session.pointee.valueCaches[b][index].withUnsafeMutableBufferPointer { values in
-                                for i in 0..<count {
-                                    (keys.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + width, count: width)
-                                    (values.baseAddress! + (length + i) * width).update(
-                                        from: base + i * 3 * width + 2 * width, count: width)
-                                }
-                                attended.storage.withUnsafeMutableBufferPointer { out in
-                                    scores.withUnsafeMutableBufferPointer { s in
-                                        Attention.multiHead(
-                                            query: .init(base: base, rows: count, stride: 3 * width),
-                                            keys: .init(base: keys.baseAddress!, rows: total, stride: width),
-                                            values: .init(base: values.baseAddress!, rows: total, stride: width),
-                                            output: out.baseAddress! + firstRow * width, outputStride: width,
-                                            heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length,
-                                            scores: s.baseAddress!)
-                                    }
-                                }
-                            }
-                        }
+            qkv.storage.withUnsafeBufferPointer { q in
+                attended.storage.withUnsafeMutableBufferPointer { out in
+                    nonisolated(unsafe) let (q, out) = (q.baseAddress!, out.baseAddress!)
+                    forEach(passes.count, parallel: parallel) { p in
+                        attendToCache(sessions[p], length: lengths[p], layer: index, qkv: q, into: out, hyper: hyper)
                     }
                 }
             }
@@ -163,26 +143,13 @@ struct DecoderSession {
             // Cross-attention over each session's audio.
             let query = linear(layer.crossQuery, layer.crossAttentionNorm(x))
             var crossed = Tensor(rows: rows, columns: width)
-            for pass in passes {
-                let memory = pass.session.pointee.crossKeyValues[index]
-                query.storage.withUnsafeBufferPointer { q in
-                    memory.keys.withUnsafeBufferPointer { keys in
-                        memory.values.withUnsafeBufferPointer { values in
-                            crossed.storage.withUnsafeMutableBufferPointer { out in
-                                scores.withUnsafeMutableBufferPointer { s in
-                                    for b in 0..<pass.tokens.count {
-                                        let firstRow = pass.firstRow + b * pass.count
-                                        Attention.multiHead(
-                                            query: .init(base: q.baseAddress! + firstRow * width, rows: pass.count, stride: width),
-                                            keys: memory.operand(keys.baseAddress!),
-                                            values: memory.operand(values.baseAddress!),
-                                            output: out.baseAddress! + firstRow * width, outputStride: width,
-                                            heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!,
-                                            onWeights: crossAttention.map { hook in { head, weights in hook(index, head, weights) } })
-                                    }
-                                }
-                            }
-                        }
+            query.storage.withUnsafeBufferPointer { q in
+                crossed.storage.withUnsafeMutableBufferPointer { out in
+                    nonisolated(unsafe) let (q, out) = (q.baseAddress!, out.baseAddress!)
+                    forEach(passes.count, parallel: parallel) { p in
+                        attendToAudio(
+                            sessions[p], layer: index, query: q, into: out, hyper: hyper,
+                            onWeights: hook.map { hook in { head, weights in hook(index, head, weights) } })
                     }
                 }
             }
@@ -217,6 +184,71 @@ struct DecoderSession {
                 pass.positions.map { _ in
                     defer { next += 1 }
                     return Array(logits[next * vocabulary..<(next + 1) * vocabulary])
+                }
+            }
+        }
+    }
+
+    /// Calls `body` for `0..<count`, spread over threads when `parallel`.
+    private static func forEach(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
+        guard parallel else {
+            for index in 0..<count { body(index) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+
+    /// One pass's causal self-attention in `layer`: appends its keys and values (from the fused `qkv` rows) to each
+    /// sequence's cache and attends over the cache, writing the pass's rows of `output`.
+    private static func attendToCache(
+        _ pass: Pass, length: Int, layer index: Int, qkv: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        hyper: HyperParameters
+    ) {
+        let width = hyper.width
+        let count = pass.count
+        let total = length + count
+        var scores = [Float](repeating: 0, count: count * total)
+        for b in 0..<pass.tokens.count {
+            let firstRow = pass.firstRow + b * count
+            let base = qkv + firstRow * 3 * width
+            pass.session.pointee.keyCaches[b][index].withUnsafeMutableBufferPointer { keys in
+                pass.session.pointee.valueCaches[b][index].withUnsafeMutableBufferPointer { values in
+                    for i in 0..<count {
+                        (keys.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + width, count: width)
+                        (values.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + 2 * width, count: width)
+                    }
+                    scores.withUnsafeMutableBufferPointer { s in
+                        Attention.multiHead(
+                            query: .init(base: base, rows: count, stride: 3 * width),
+                            keys: .init(base: keys.baseAddress!, rows: total, stride: width),
+                            values: .init(base: values.baseAddress!, rows: total, stride: width),
+                            output: output + firstRow * width, outputStride: width,
+                            heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length, scores: s.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass's cross-attention in `layer` over its session's audio, writing the pass's rows of `output`.
+    private static func attendToAudio(
+        _ pass: Pass, layer index: Int, query: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        hyper: HyperParameters, onWeights: ((_ head: Int, _ weights: UnsafePointer<Float>) -> Void)?
+    ) {
+        let width = hyper.width
+        let memory = pass.session.pointee.crossKeyValues[index]
+        var scores = [Float](repeating: 0, count: pass.count * memory.frames)
+        memory.keys.withUnsafeBufferPointer { keys in
+            memory.values.withUnsafeBufferPointer { values in
+                scores.withUnsafeMutableBufferPointer { s in
+                    for b in 0..<pass.tokens.count {
+                        let firstRow = pass.firstRow + b * pass.count
+                        Attention.multiHead(
+                            query: .init(base: query + firstRow * width, rows: pass.count, stride: width),
+                            keys: memory.operand(keys.baseAddress!), values: memory.operand(values.baseAddress!),
+                            output: output + firstRow * width, outputStride: width,
+                            heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!, onWeights: onWeights)
+                    }
                 }
             }
         }
