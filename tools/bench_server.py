@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
 """Server-side speed figures for issue 8, against a built whisper-server (standard library only).
 
-  tools/bench_server.py [--binary .build/release/whisper-server] [--clip-seconds 30] [--concurrency 1,4,8]
+  tools/bench_server.py [--binary .build/release/whisper-server] [--clip-seconds 30] [--concurrency 4,8] [--workers 8]
 
 Prints, each measured on a fresh server with tiny.en preloaded:
   - model load time (from /v1/models after --preload) and idle RSS with the model loaded;
   - first request vs second request latency on the same clip;
-  - throughput (audio seconds per wall second) with N concurrent clients for each N, peak RSS, and the ratio to
-    N = 1; every transcript must equal the lone request's (determinism), or the run fails;
+  - throughput (audio seconds per wall second) of max(concurrency) requests sent one at a time, then with N concurrent
+    clients for each N, peak RSS, and the ratio to one at a time; every transcript must equal the lone request's
+    (determinism), or the run fails;
+  - lone-request latency with the configured workers vs `--workers 1` (requests fully serialised, as before batching);
+  - the floor for max(concurrency) concurrent requests: their encoder windows at the machine's sgemm throughput
+    plus the decoder steps at the GEMV kernel's bandwidth (weights read once per batched step), from
+    `whisper-server bench`, and how close the measured throughput comes to it;
+  - memory per concurrent request: (peak RSS at max(concurrency) clients - idle RSS) / max(concurrency);
   - slowdown of a lone request while another process keeps one core busy (`yes > /dev/null`).
 """
 import argparse
 import concurrent.futures
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,36 +42,59 @@ def transcribe(port, audio, name):
     return json.loads(response.body)["text"], elapsed
 
 
+def serve(binary, log, workers, queue_size):
+    started = time.monotonic()
+    process, port = common.start_server(binary, os.path.join(ROOT, "models"), log, "--preload", "--workers", str(workers),
+                                        "--queue-size", str(queue_size), ready=True)
+    return process, port, time.monotonic() - started
+
+
+def engine_figures(binary, clip):
+    """`whisper-server bench --json` on the clip (second run: warm), all cores."""
+    output = subprocess.run([binary, "bench", "--json", "--models-dir", os.path.join(ROOT, "models"), "--model", "tiny.en",
+                             "--runs", "2", clip], check=True, capture_output=True, text=True).stdout
+    report = json.loads(output)
+    return report, report["files"][-1]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "whisper-server"))
     parser.add_argument("--clip-seconds", type=float, default=30.0)
-    parser.add_argument("--concurrency", default="1,4,8")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", default="4,8")
+    parser.add_argument("--workers", type=int, default=8, help="the server's --workers (default: the server's default, 8)")
+    parser.add_argument("--lone-runs", type=int, default=3, help="lone requests timed per configuration (median)")
     args = parser.parse_args()
     levels = [int(n) for n in args.concurrency.split(",")]
+    most = max(levels)
 
     work = tempfile.mkdtemp()
     clip = os.path.join(work, "clip.wav")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", os.path.join(ROOT, "Tests", "Fixtures", "speech", "long-form.flac"),
                     "-t", str(args.clip_seconds), "-ar", "16000", "-ac", "1", clip], check=True)
     audio = open(clip, "rb").read()
-    log = os.path.join(work, "server.log")
+    report, engine = engine_figures(args.binary, clip)
 
-    started = time.monotonic()
-    process, port = common.start_server(args.binary, os.path.join(ROOT, "models"), log, "--preload", "--workers",
-                                        str(args.workers), "--queue-size", str(max(levels) * 2), ready=True)
-    ready_seconds = time.monotonic() - started
+    rows = []
+    process, port, ready_seconds = serve(args.binary, os.path.join(work, "server.log"), args.workers, most * 2)
     try:
         time.sleep(1)
         idle_rss = common.rss_mb(process.pid)
         reference, first = transcribe(port, audio, "clip.wav")
         _, second = transcribe(port, audio, "clip.wav")
-        print(f"start to ready (process start + tiny.en load): {ready_seconds:.2f} s; idle RSS with tiny.en loaded: {idle_rss:.0f} MB")
+        print(f"--workers {args.workers}: start to ready (process start + tiny.en load) {ready_seconds:.2f} s; "
+              f"idle RSS with tiny.en loaded {idle_rss:.0f} MB")
         print(f"first request {first:.2f} s, second {second:.2f} s (first/second {first / second:.2f})")
 
-        print(f"{'clients':>7s} {'wall s':>7s} {'audio s/s':>9s} {'vs 1':>6s} {'mean latency s':>14s} {'peak RSS MB':>11s} (peak since start)")
-        base = None
+        lone = statistics.median(transcribe(port, audio, "clip.wav")[1] for _ in range(args.lone_runs))
+        start = time.monotonic()
+        for _ in range(most):
+            text, _ = transcribe(port, audio, "clip.wav")
+            if text != reference:
+                raise RuntimeError("a transcript sent one at a time differs from the first one")
+        wall = time.monotonic() - start
+        sequential = most * args.clip_seconds / wall
+        rows.append((f"{most} one at a time", wall, sequential, 1.0, wall / most, common.peak_rss_mb(process.pid)))
         for n in levels:
             start = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
@@ -74,9 +104,10 @@ def main():
             if any(text != reference for text, _ in results):
                 raise RuntimeError(f"a transcript under {n} concurrent clients differs from the lone request's")
             throughput = n * args.clip_seconds / wall
-            base = base or throughput
-            latency = sum(t for _, t in results) / n
-            print(f"{n:7d} {wall:7.2f} {throughput:9.1f} {throughput / base:6.2f} {latency:14.2f} {common.peak_rss_mb(process.pid):11.0f}")
+            rows.append((f"{n} concurrent", wall, throughput, throughput / sequential, sum(t for _, t in results) / n,
+                         common.peak_rss_mb(process.pid)))
+        peak_at_most = max(r[5] for r in rows)  # VmHWM: the peak since start, reached under the most clients
+        measured_at_most = rows[1 + levels.index(most)][2]
 
         _, alone = transcribe(port, audio, "clip.wav")
         hog = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
@@ -85,9 +116,48 @@ def main():
             _, contended = transcribe(port, audio, "clip.wav")
         finally:
             hog.kill()
-        print(f"contention: alone {alone:.2f} s, with `yes` busy {contended:.2f} s (slowdown {contended / alone:.2f}x)")
     finally:
         common.stop(process)
+
+    process, port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2)
+    try:
+        transcribe(port, audio, "clip.wav")
+        old_lone = statistics.median(transcribe(port, audio, "clip.wav")[1] for _ in range(args.lone_runs))
+    finally:
+        common.stop(process)
+
+    print()
+    print(f"{args.clip_seconds:.0f} s clip, --workers {args.workers}")
+    print(f"{'requests':>18s} {'wall s':>7s} {'audio s/s':>9s} {'vs one at a time':>16s} {'mean latency s':>14s} {'peak RSS MB':>11s}")
+    for label, wall, throughput, ratio, latency, peak in rows:
+        print(f"{label:>18s} {wall:7.2f} {throughput:9.1f} {ratio:16.2f} {latency:14.2f} {peak:11.0f}")
+
+    print()
+    print(f"lone request: --workers {args.workers} {lone:.2f} s, --workers 1 {old_lone:.2f} s "
+          f"(ratio {lone / old_lone:.3f}; median of {args.lone_runs})")
+
+    windows = engine["encoded_windows"]
+    encoder_gemm = windows * report["encoder_gflop_per_window"] / report["sgemm_gflops"]
+    bandwidth = report["gemv_gb_per_second"] * 1e9
+    steps = engine["decoder_steps"]
+    weights_floor = steps * report["decoder_step_bytes"] / bandwidth
+    cross_floor = steps * most * report["cross_attention_bytes_per_window"] / bandwidth
+    floor = most * encoder_gemm + weights_floor
+    print()
+    print(f"engine alone (whisper-server bench, {report['threads']} threads): sgemm {report['sgemm_gflops']:.1f} GFLOP/s, "
+          f"{windows} encoder windows of {report['encoder_gflop_per_window']:.2f} GFLOP = {encoder_gemm * 1000:.0f} ms at sgemm "
+          f"speed (measured {windows * engine['encoder_ms_per_window']:.0f} ms); GEMV {report['gemv_gb_per_second']:.1f} GB/s; "
+          f"{steps} decoder steps, {report['decoder_step_bytes'] / 1e6:.1f} MB of weights each "
+          f"(measured {engine['decoder_ms_per_token']:.2f} ms/step alone)")
+    print(f"floor for {most} concurrent: {most} x {encoder_gemm * 1000:.0f} ms encoder + {steps} steps x "
+          f"{report['decoder_step_bytes'] / 1e6:.1f} MB / {report['gemv_gb_per_second']:.1f} GB/s = {floor:.2f} s "
+          f"-> {most * args.clip_seconds / floor:.1f} audio s/s; measured {measured_at_most:.1f} "
+          f"({measured_at_most / (most * args.clip_seconds / floor) * 100:.0f}% of the floor's throughput)")
+    print(f"  (each sequence also reads {report['cross_attention_bytes_per_window'] / 1e6:.1f} MB of cross-attention keys/values "
+          f"per step: + {cross_floor:.2f} s at {most} concurrent -> {most * args.clip_seconds / (floor + cross_floor):.1f} audio s/s, "
+          f"measured {measured_at_most / (most * args.clip_seconds / (floor + cross_floor)) * 100:.0f}% of that)")
+    print(f"memory per concurrent request: ({peak_at_most:.0f} - {idle_rss:.0f}) / {most} = {(peak_at_most - idle_rss) / most:.0f} MB")
+    print(f"contention: alone {alone:.2f} s, with `yes` busy {contended:.2f} s (slowdown {contended / alone:.2f}x)")
 
 
 if __name__ == "__main__":

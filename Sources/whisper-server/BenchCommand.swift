@@ -35,6 +35,8 @@ struct BenchCommand: ParsableCommand {
         let rtf: Double
         let encoderMsPerWindow: Double
         let decoderMsPerToken: Double
+        let encodedWindows: Int
+        let decoderSteps: Int
         let peakRssMb: Double
         let text: String
 
@@ -44,6 +46,8 @@ struct BenchCommand: ParsableCommand {
             case wallSeconds = "wall_seconds"
             case encoderMsPerWindow = "encoder_ms_per_window"
             case decoderMsPerToken = "decoder_ms_per_token"
+            case encodedWindows = "encoded_windows"
+            case decoderSteps = "decoder_steps"
             case peakRssMb = "peak_rss_mb"
         }
     }
@@ -59,6 +63,12 @@ struct BenchCommand: ParsableCommand {
         let sgemmGflops: Double
         /// Multiply-adds ×2 of one 30 s window through the encoder.
         let encoderGflopPerWindow: Double
+        /// GB/s the decoder's half-precision matrix-vector kernel streams weights at, one row.
+        let gemvGBPerSecond: Double
+        /// Weight bytes one decoder step reads (shared by the sequences of a batched step).
+        let decoderStepBytes: Int
+        /// Cross-attention key/value bytes each sequence's step reads.
+        let crossAttentionBytesPerWindow: Int
         let files: [FileResult]
 
         enum CodingKeys: String, CodingKey {
@@ -67,6 +77,9 @@ struct BenchCommand: ParsableCommand {
             case beamSize = "beam_size"
             case sgemmGflops = "sgemm_gflops"
             case encoderGflopPerWindow = "encoder_gflop_per_window"
+            case gemvGBPerSecond = "gemv_gb_per_second"
+            case decoderStepBytes = "decoder_step_bytes"
+            case crossAttentionBytesPerWindow = "cross_attention_bytes_per_window"
         }
     }
 
@@ -78,6 +91,7 @@ struct BenchCommand: ParsableCommand {
         options.beamSize = beamSize
         let info = whisper.info
         let sgemm = Matrix.measureThroughput(m: Self.audioFrames, n: 4 * info.width, k: info.width)
+        let bandwidth = Self.measureGEMVBandwidth()
         var results: [FileResult] = []
         let audio = try files.map { file in
             try CommandFailure.wrap { try AudioDecoder().decode(contentsOf: URL(fileURLWithPath: file)) }
@@ -93,12 +107,15 @@ struct BenchCommand: ParsableCommand {
                         file: file, run: run, audioSeconds: audio.duration, wallSeconds: wall, rtf: audio.duration / wall,
                         encoderMsPerWindow: stats.encoderSeconds * 1000 / Double(max(1, stats.encodedWindows)),
                         decoderMsPerToken: stats.decoderSeconds * 1000 / Double(max(1, stats.decodedTokens)),
+                        encodedWindows: stats.encodedWindows, decoderSteps: stats.decodedTokens,
                         peakRssMb: Self.peakResidentMegabytes(), text: transcript.text))
             }
         }
         let report = Report(
-            model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount, gemm: Matrix.backend.rawValue,
-            sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9, files: results)
+            model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount,
+            gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9,
+            gemvGBPerSecond: bandwidth, decoderStepBytes: info.decoderStepBytes,
+            crossAttentionBytesPerWindow: info.crossAttentionBytesPerWindow, files: results)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -110,6 +127,10 @@ struct BenchCommand: ParsableCommand {
             String(
                 format: "sgemm (%@) %.1f GFLOP/s (%d×%d×%d); encoder %.2f GFLOP per window", report.gemm, sgemm,
                 Self.audioFrames, 4 * info.width, info.width, report.encoderGflopPerWindow))
+        print(
+            String(
+                format: "GEMV %.1f GB/s (float16 weights); decoder step reads %.1f MB of weights + %.1f MB cross-attention per sequence",
+                bandwidth, Double(info.decoderStepBytes) / 1e6, Double(info.crossAttentionBytesPerWindow) / 1e6))
         print("file                           run  audio s   wall s  × real time  enc ms/win  % sgemm  dec ms/tok  peak RSS MB")
         for r in results {
             let encoderShare = report.encoderGflopPerWindow / (r.encoderMsPerWindow / 1000) / sgemm * 100
@@ -133,6 +154,28 @@ struct BenchCommand: ParsableCommand {
         let attention = 2 * 2 * frames * frames * width
         let feedForward = 2 * 2 * frames * width * (4 * width)
         return convolutions + Double(info.encoderLayers) * (projections + attention + feedForward)
+    }
+
+    /// GB/s of weights the matrix-vector kernel streams: one row through 64 MB of half-precision weights (far beyond
+    /// the caches), the best of five runs after a warm-up.
+    static func measureGEMVBandwidth() -> Double {
+        let (outputs, inputs) = (16_384, 2_048)
+        let weights = [Float16](repeating: 0.5, count: outputs * inputs)
+        let input = [Float](repeating: 0.25, count: inputs)
+        var output = [Float](repeating: 0, count: outputs)
+        var best = Double.infinity
+        weights.withUnsafeBufferPointer { w in
+            input.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    for run in 0...5 {
+                        let start = Date()
+                        MatrixVector.multiply(w.baseAddress!, outputs: outputs, inputs: inputs, by: x.baseAddress!, rows: 1, into: y.baseAddress!)
+                        if run > 0 { best = min(best, Date().timeIntervalSince(start)) }
+                    }
+                }
+            }
+        }
+        return Double(outputs * inputs * MemoryLayout<Float16>.size) / best / 1e9
     }
 
     /// Peak resident set size of this process, in MB (Linux reports `ru_maxrss` in KiB).

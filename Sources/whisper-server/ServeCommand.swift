@@ -30,7 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
     var defaultModel: String?
     @Option(name: .customLong("alias"), help: "Extra model name as alias=model; repeatable (WHISPER_MODEL_ALIASES=a=b,c=d).")
     var aliases: [String] = []
-    @Option(help: "Inference worker threads: requests transcribed at once (WHISPER_WORKERS; default 1).") var workers: Int?
+    @Option(help: "Inference worker threads: requests in flight together, decoder steps batched (WHISPER_WORKERS; default 8).")
+    var workers: Int?
     @Option(name: .customLong("queue-size"), help: "Requests that may wait for a worker before 429 (WHISPER_QUEUE_SIZE; default 16).")
     var queueSize: Int?
     @Option(name: .customLong("request-timeout"), help: "Seconds before a request answers 504 (WHISPER_REQUEST_TIMEOUT; default 600).")

@@ -12,7 +12,7 @@ import Testing
         #expect(configuration.models.directory == "./models")
         #expect(configuration.models.defaultModel == "tiny.en")
         #expect(configuration.models.allAliases == ["whisper-1": "tiny.en"])
-        #expect(configuration.inference.workers == 1)
+        #expect(configuration.inference.workers == 8)
         #expect(configuration.limits.maxUploadBytes == 25 * 1024 * 1024)
         try configuration.validate()
     }

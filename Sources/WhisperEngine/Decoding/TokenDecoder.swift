@@ -11,14 +11,22 @@ struct DecodingResult {
     var sumLogprob: Double
     /// Probability of the no-speech token at the start-of-transcript position.
     var noSpeechProbability: Double
+    /// Decoder steps that ran in one pass with other transcriptions' steps.
+    var batchedSteps = 0
 
     /// The reference's average: `sum / (count + 1)`, the end-of-text token counted.
     var averageLogprob: Double { sumLogprob / Double(tokens.count + 1) }
 }
 
 /// Chooses tokens for one window: greedy, beam search, or best-of sampling.
+///
+/// The prompt runs holding the model's ``ComputeGate``; each later step goes through it, batched with other
+/// transcriptions' steps.
 struct TokenDecoder {
     let weights: ModelWeights
+    let gate: ComputeGate
+    /// Identifies the model, so steps are batched only with sessions of the same weights.
+    let model: ObjectIdentifier
     let special: SpecialTokens
     let filter: LogitFilter
     let beamSize: Int
@@ -30,20 +38,25 @@ struct TokenDecoder {
     func decode(
         audio: Tensor, prompt: [Int], temperature: Float, random: inout SplitMix64, isCancelled: () -> Bool
     ) throws(TranscriptionError) -> DecodingResult {
-        var session = DecoderSession(weights: weights, audio: audio)
         let sotIndex = prompt.lastIndex(of: special.startOfTranscript) ?? 0
-        let first = session.forward([prompt], logitsAt: [sotIndex, prompt.count - 1])[0]
+        var first: [[Float]] = []
+        var session = try gate.exclusive(isCancelled: isCancelled) {
+            var session = DecoderSession(weights: weights, audio: audio)
+            first = session.forward([prompt], logitsAt: [sotIndex, prompt.count - 1])[0]
+            return session
+        }
         let noSpeech = Self.probability(of: special.noSpeech, in: first[0])
         let maxTokens = weights.hyper.textPositions - prompt.count
-        var result: DecodingResult
-        if temperature > 0 {
-            result = try sample(
-                session: &session, logits: first[1], temperature: temperature, maxTokens: maxTokens, random: &random,
-                isCancelled: isCancelled)
-        } else if beamSize > 1 {
-            result = try beamSearch(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
-        } else {
-            result = try greedy(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+        var result = try gate.decoding(model: model) { () throws(TranscriptionError) in
+            if temperature > 0 {
+                return try sample(
+                    session: &session, logits: first[1], temperature: temperature, maxTokens: maxTokens, random: &random,
+                    isCancelled: isCancelled)
+            } else if beamSize > 1 {
+                return try beamSearch(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+            } else {
+                return try greedy(session: &session, logits: first[1], maxTokens: maxTokens, isCancelled: isCancelled)
+            }
         }
         result.noSpeechProbability = noSpeech
         return result
@@ -56,6 +69,7 @@ struct TokenDecoder {
         var tokens: [Int] = []
         var logprobs: [Float] = []
         var sum: Double = 0
+        var batchedSteps = 0
         while true {
             filter.apply(&logits, generated: tokens)
             logits.withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
@@ -67,9 +81,10 @@ struct TokenDecoder {
             }
             if token == special.endOfText || tokens.count >= maxTokens { break }
             if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
-            logits = session.forward([[token]], logitsAt: [0])[0][0]
+            logits = try step(&session, [token], batchedSteps: &batchedSteps, isCancelled: isCancelled)[0]
         }
-        return DecodingResult(tokens: tokens, tokenLogprobs: logprobs, sumLogprob: sum, noSpeechProbability: 0)
+        return DecodingResult(
+            tokens: tokens, tokenLogprobs: logprobs, sumLogprob: sum, noSpeechProbability: 0, batchedSteps: batchedSteps)
     }
 
     private func sample(
@@ -83,11 +98,12 @@ struct TokenDecoder {
         var logprobs = Array(repeating: [Float](), count: count)
         var sums = Array(repeating: 0.0, count: count)
         var finished = Array(repeating: false, count: count)
+        var batchedSteps = 0
         while !finished.allSatisfy({ $0 }) {
-            var next: [[Int]] = []
+            var next: [Int] = []
             for i in 0..<count {
                 if finished[i] {
-                    next.append([special.endOfText])
+                    next.append(special.endOfText)
                     continue
                 }
                 filter.apply(&logits[i], generated: sequences[i])
@@ -99,14 +115,16 @@ struct TokenDecoder {
                     logprobs[i].append(logits[i][token])
                 }
                 if token == special.endOfText || sequences[i].count >= maxTokens { finished[i] = true }
-                next.append([token])
+                next.append(token)
             }
             if finished.allSatisfy({ $0 }) { break }
             if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
-            logits = session.forward(next, logitsAt: [0]).map { $0[0] }
+            logits = try step(&session, next, batchedSteps: &batchedSteps, isCancelled: isCancelled)
         }
         let best = (0..<count).max { score(sums[$0], length: sequences[$0].count) < score(sums[$1], length: sequences[$1].count) }!
-        return DecodingResult(tokens: sequences[best], tokenLogprobs: logprobs[best], sumLogprob: sums[best], noSpeechProbability: 0)
+        return DecodingResult(
+            tokens: sequences[best], tokenLogprobs: logprobs[best], sumLogprob: sums[best], noSpeechProbability: 0,
+            batchedSteps: batchedSteps)
     }
 
     private func beamSearch(
@@ -116,6 +134,7 @@ struct TokenDecoder {
         var beams: [(tokens: [Int], logprobs: [Float], sum: Double)] = [([], [], 0)]
         var logits = [initial]
         var finished: [(tokens: [Int], logprobs: [Float], sum: Double)] = []
+        var batchedSteps = 0
         while true {
             var candidates: [(tokens: [Int], logprobs: [Float], sum: Double, source: Int)] = []
             var seen = Set<[Int]>()
@@ -153,10 +172,21 @@ struct TokenDecoder {
             if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
             session.reorder(sources)
             beams = next
-            logits = session.forward(beams.map { [$0.tokens.last!] }, logitsAt: [0]).map { $0[0] }
+            logits = try step(&session, beams.map { $0.tokens.last! }, batchedSteps: &batchedSteps, isCancelled: isCancelled)
         }
         let best = finished.max { score($0.sum, length: $0.tokens.count) < score($1.sum, length: $1.tokens.count) }!
-        return DecodingResult(tokens: best.tokens, tokenLogprobs: best.logprobs, sumLogprob: best.sum, noSpeechProbability: 0)
+        return DecodingResult(
+            tokens: best.tokens, tokenLogprobs: best.logprobs, sumLogprob: best.sum, noSpeechProbability: 0,
+            batchedSteps: batchedSteps)
+    }
+
+    /// One token per sequence through the gate; counts the step in `batchedSteps` when it shared its pass.
+    private func step(
+        _ session: inout DecoderSession, _ tokens: [Int], batchedSteps: inout Int, isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> [[Float]] {
+        let result = try gate.step(&session, tokens: tokens, model: model, isCancelled: isCancelled)
+        if result.batched { batchedSteps += 1 }
+        return result.logits
     }
 
     /// Ranking score: log-probability divided by length, or by the length penalty `((5 + n) / 6)^α`.

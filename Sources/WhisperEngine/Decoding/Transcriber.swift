@@ -100,7 +100,7 @@ struct Transcriber {
         let contentFrames = max(0, mel.frames - 1)
         let windowFrames = LogMelSpectrogram.windowFrames
         let decoder = TokenDecoder(
-            weights: model.weights, special: special, filter: filter, beamSize: options.beamSize,
+            weights: model.weights, gate: model.gate, model: ObjectIdentifier(model), special: special, filter: filter, beamSize: options.beamSize,
             bestOf: options.bestOf, patience: options.patience, lengthPenalty: options.lengthPenalty)
 
         var allTokens: [Int] = []
@@ -125,11 +125,12 @@ struct Transcriber {
                 continue
             }
             let encodeStart = DispatchTime.now().uptimeNanoseconds
-            let audio = encoder.encode(mel.window(from: seek, count: segmentSize))
+            let features = mel.window(from: seek, count: segmentSize)
+            let audio = try model.gate.exclusive(isCancelled: isCancelled) { encoder.encode(features) }
             statistics.encodedWindows += 1
             statistics.encoderSeconds += Self.seconds(since: encodeStart)
             if language == nil {
-                language = detectLanguage(audio: audio)
+                language = try detectLanguage(audio: audio, isCancelled: isCancelled)
             }
             let prompt = makePrompt(previous: Array(allTokens[promptResetSince...]), language: language ?? "en")
             let decodeStart = DispatchTime.now().uptimeNanoseconds
@@ -152,9 +153,9 @@ struct Transcriber {
                 outcome.result.tokens, logprobs: outcome.result.tokenLogprobs, timeOffset: timeOffset, segmentSize: segmentSize,
                 segmentDuration: segmentDuration, seek: &seek)
             if options.wordTimestamps {
-                addWordTimings(
+                try addWordTimings(
                     to: &pieces, audio: audio, frames: segmentSize, timeOffset: timeOffset, language: language ?? "en",
-                    lastSpeech: &lastSpeechTimestamp)
+                    lastSpeech: &lastSpeechTimestamp, isCancelled: isCancelled)
                 if !singleTimestampEnding, let lastWordEnd = pieces.last(where: { !$0.words.isEmpty })?.words.last?.end,
                     lastWordEnd > timeOffset
                 {
@@ -211,6 +212,7 @@ struct Transcriber {
             let result = try decoder.decode(
                 audio: audio, prompt: prompt, temperature: temperature, random: &random, isCancelled: isCancelled)
             statistics.decodedTokens += result.tokens.count + 1
+            statistics.batchedSteps += result.batchedSteps
             let text = model.tokenizer.decode(result.tokens).trimmingWhitespace()
             let outcome = Outcome(result: result, temperature: temperature, compressionRatio: CompressionRatio.of(text))
             all.append(outcome)
@@ -254,10 +256,12 @@ struct Transcriber {
         return prompt
     }
 
-    private func detectLanguage(audio: Tensor) -> String {
+    private func detectLanguage(audio: Tensor, isCancelled: () -> Bool) throws(TranscriptionError) -> String {
         let special = model.specialTokens
-        var session = DecoderSession(weights: model.weights, audio: audio)
-        let logits = session.forward([[special.startOfTranscript]], logitsAt: [0])[0][0]
+        let logits = try model.gate.exclusive(isCancelled: isCancelled) {
+            var session = DecoderSession(weights: model.weights, audio: audio)
+            return session.forward([[special.startOfTranscript]], logitsAt: [0])[0][0]
+        }
         return special.languages.max { logits[$0.value] < logits[$1.value] }?.key ?? "en"
     }
 
@@ -309,14 +313,15 @@ struct Transcriber {
     /// Attaches word timings to a window's segments and trims implausibly long first and last words, as the
     /// reference does (a word is at most twice the median word duration, capped at 0.7 s, after a pause).
     private func addWordTimings(
-        to pieces: inout [Piece], audio: Tensor, frames: Int, timeOffset: Double, language: String, lastSpeech: inout Double
-    ) {
+        to pieces: inout [Piece], audio: Tensor, frames: Int, timeOffset: Double, language: String, lastSpeech: inout Double,
+        isCancelled: () -> Bool
+    ) throws(TranscriptionError) {
         let eot = model.specialTokens.endOfText
         let textTokens = pieces.map { $0.tokens.filter { $0 < eot } }
         let aligner = WordAligner(model: model)
-        var alignment = aligner.align(
+        var alignment = try aligner.align(
             audio: audio, startSequence: makePrompt(previous: [], language: language).filter { $0 != model.specialTokens.noTimestamps },
-            textTokens: textTokens.flatMap { $0 }, frames: frames, language: language)
+            textTokens: textTokens.flatMap { $0 }, frames: frames, language: language, isCancelled: isCancelled)
         let durations = alignment.map { $0.end - $0.start }.filter { $0 != 0 }.sorted()
         let median = durations.isEmpty
             ? 0 : min(0.7, durations.count % 2 == 1

@@ -32,7 +32,10 @@ struct WordAligner {
     }
 
     /// Times the words of `textTokens` against `audio`, whose window holds `frames` mel frames of real audio.
-    func align(audio: Tensor, startSequence: [Int], textTokens: [Int], frames: Int, language: String) -> [WordTiming] {
+    /// The decoder pass runs holding the model's ``ComputeGate``; `isCancelled` is polled while waiting for it.
+    func align(
+        audio: Tensor, startSequence: [Int], textTokens: [Int], frames: Int, language: String, isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> [WordTiming] {
         let special = model.specialTokens
         guard !textTokens.isEmpty else { return [] }
         let tokens = startSequence + [special.noTimestamps] + textTokens + [special.endOfText]
@@ -41,18 +44,20 @@ struct WordAligner {
         let rows = tokens.count
         // heads × tokens × usedFrames, each row renormalised over the frames that hold audio.
         var weights = [Float](repeating: 0, count: selected.count * rows * usedFrames)
-        var session = DecoderSession(weights: model.weights, audio: audio)
-        let logits = session.forward([tokens], logitsAt: Array(startSequence.count..<(startSequence.count + textTokens.count)),
-            crossAttention: { layer, head, attention in
-                guard let slot = selected.firstIndex(where: { $0.layer == layer && $0.head == head }) else { return }
-                for t in 0..<rows {
-                    let source = attention + t * audio.rows
-                    var sum: Float = 0
-                    for f in 0..<usedFrames { sum += source[f] }
-                    let target = slot * rows * usedFrames + t * usedFrames
-                    for f in 0..<usedFrames { weights[target + f] = source[f] / max(sum, 1e-20) }
-                }
-            })[0]
+        let logits = try model.gate.exclusive(isCancelled: isCancelled) {
+            var session = DecoderSession(weights: model.weights, audio: audio)
+            return session.forward([tokens], logitsAt: Array(startSequence.count..<(startSequence.count + textTokens.count)),
+                crossAttention: { layer, head, attention in
+                    guard let slot = selected.firstIndex(where: { $0.layer == layer && $0.head == head }) else { return }
+                    for t in 0..<rows {
+                        let source = attention + t * audio.rows
+                        var sum: Float = 0
+                        for f in 0..<usedFrames { sum += source[f] }
+                        let target = slot * rows * usedFrames + t * usedFrames
+                        for f in 0..<usedFrames { weights[target + f] = source[f] / max(sum, 1e-20) }
+                    }
+                })[0]
+        }
         let probabilities = zip(logits, textTokens).map { row, token in
             TokenDecoder.probability(of: token, in: Array(row[0..<special.endOfText]))
         }

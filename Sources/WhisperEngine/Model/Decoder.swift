@@ -1,7 +1,11 @@
+import Dispatch
 import WhisperTensor
 
 /// The text decoder for one audio window: cross-attention keys/values computed once, a self-attention cache per
 /// sequence (beams or samples advance in lockstep).
+///
+/// A prompt goes through ``forward(_:logitsAt:crossAttention:)``; single-token steps of any number of sessions (other
+/// requests' windows, beams) go through ``step(_:tokens:)`` together, so each weight matrix is read once per batch.
 struct DecoderSession {
     private let weights: ModelWeights
     /// Per layer: the audio's keys and values for cross-attention, computed once per window.
@@ -22,10 +26,18 @@ struct DecoderSession {
         valueCaches = keyCaches
     }
 
+    /// Sequences advancing in lockstep (beams or samples).
+    var sequences: Int { keyCaches.count }
+
     /// Keeps sequences in the given order: `sources[i]` is the old index whose cache becomes sequence `i`.
     mutating func reorder(_ sources: [Int]) {
         keyCaches = sources.map { keyCaches[$0] }
         valueCaches = sources.map { valueCaches[$0] }
+    }
+
+    /// Duplicates sequence 0 into `count` sequences (after a shared prompt).
+    mutating func fork(into count: Int) {
+        reorder(Array(repeating: 0, count: count))
     }
 
     /// Runs every sequence over its `tokens[b]` (all the same length) and returns the log-its at the requested
@@ -36,109 +48,227 @@ struct DecoderSession {
         _ tokens: [[Int]], logitsAt positions: [Int],
         crossAttention: ((_ layer: Int, _ head: Int, _ weights: UnsafePointer<Float>) -> Void)? = nil
     ) -> [[[Float]]] {
+        let weights = self.weights
+        return withUnsafeMutablePointer(to: &self) { session in
+            Self.run(
+                [Pass(session: session, tokens: tokens, positions: positions, firstRow: 0)], weights: weights,
+                rowsPerProduct: nil, crossAttention: crossAttention)[0]
+        }
+    }
+
+    /// Advances several sessions of one model by one token per sequence in a single pass: `tokens[s]` holds one
+    /// token for each sequence of `sessions[s]`; returns `[session][sequence]` → logits.
+    ///
+    /// Every linear layer reads each weight once for up to ``MatrixVector/maximumRows`` rows, whose kernels compute
+    /// each output the same way for one row or several, so a sequence's logits are bit-identical whether its session
+    /// steps alone or with others.
+    static func step(_ sessions: [UnsafeMutablePointer<DecoderSession>], tokens: [[Int]]) -> [[[Float]]] {
+        precondition(sessions.count == tokens.count && !sessions.isEmpty, "one token list per session")
+        var passes: [Pass] = []
+        var firstRow = 0
+        for (session, sessionTokens) in zip(sessions, tokens) {
+            passes.append(Pass(session: session, tokens: sessionTokens.map { [$0] }, positions: [0], firstRow: firstRow))
+            firstRow += sessionTokens.count
+        }
+        let weights = sessions[0].pointee.weights
+        precondition(sessions.allSatisfy { $0.pointee.weights.hyper == weights.hyper }, "sessions of one model only")
+        return run(passes, weights: weights, rowsPerProduct: MatrixVector.maximumRows, crossAttention: nil).map { $0.map { $0[0] } }
+    }
+
+    /// One session's share of a forward pass: each of its sequences consumes `tokens[b]` (all the same length).
+    private struct Pass {
+        let session: UnsafeMutablePointer<DecoderSession>
+        let tokens: [[Int]]
+        /// Positions (within `tokens[b]`) whose logits are returned.
+        let positions: [Int]
+        /// Where the pass's rows start in the combined activations: sequence-major, then token.
+        let firstRow: Int
+
+        var count: Int { tokens[0].count }
+        var rows: Int { tokens.count * count }
+    }
+
+    /// The decoder over the rows of all `passes`: linear layers and norms on every row together, attention per
+    /// session over its own caches and audio. Returns `[pass][sequence][position]` → logits.
+    /// - Parameter rowsPerProduct: when set, linear layers take at most this many rows per product (the GEMV kernels);
+    ///   otherwise all rows at once (`sgemm` beyond ``MatrixVector/maximumRows``).
+    private static func run(
+        _ passes: [Pass], weights: ModelWeights, rowsPerProduct: Int?,
+        crossAttention: ((_ layer: Int, _ head: Int, _ weights: UnsafePointer<Float>) -> Void)?
+    ) -> [[[[Float]]]] {
         let hyper = weights.hyper
         let width = hyper.width
-        let count = tokens[0].count
-        let sequences = tokens.count
-        precondition(sequences == keyCaches.count, "one token list per sequence")
-        precondition(length + count <= hyper.textPositions, "decoder positions exhausted")
-        let rows = sequences * count
+        let rows = passes.reduce(0) { $0 + $1.rows }
+        let lengths = passes.map { $0.session.pointee.length }
+        for (pass, length) in zip(passes, lengths) {
+            precondition(pass.tokens.count == pass.session.pointee.sequences, "one token list per sequence")
+            precondition(pass.tokens.allSatisfy { $0.count == pass.count }, "sequences advance by the same tokens")
+            precondition(length + pass.count <= hyper.textPositions, "decoder positions exhausted")
+        }
+        func linear(_ layer: Linear, _ input: Tensor) -> Tensor {
+            Self.apply(layer, to: input, rowsPerProduct: rowsPerProduct)
+        }
         var x = Tensor(rows: rows, columns: width)
         weights.decoderPositions.withUnsafeBufferPointer { position in
             x.storage.withUnsafeMutableBufferPointer { out in
-                for b in 0..<sequences {
-                    for i in 0..<count {
-                        let row = out.baseAddress! + (b * count + i) * width
-                        weights.tokenEmbedding.row(tokens[b][i], into: row)
-                        Activations.add(position.baseAddress! + (length + i) * width, into: row, count: width)
+                for (pass, length) in zip(passes, lengths) {
+                    for b in 0..<pass.tokens.count {
+                        for i in 0..<pass.count {
+                            let row = out.baseAddress! + (pass.firstRow + b * pass.count + i) * width
+                            weights.tokenEmbedding.row(pass.tokens[b][i], into: row)
+                            Activations.add(position.baseAddress! + (length + i) * width, into: row, count: width)
+                        }
                     }
                 }
             }
         }
-        let total = length + count
-        let audioFrames = crossKeyValues[0].frames
-        var scores = [Float](repeating: 0, count: count * max(total, audioFrames))
+        // Attention is per session (its own caches and audio): sessions run on separate threads, each as it would alone.
+        let parallel = passes.count > 1 && crossAttention == nil
+        // Each thread touches only its own sessions' caches; the hook is only ever called on this thread.
+        nonisolated(unsafe) let (sessions, hook) = (passes, crossAttention)
         for (index, layer) in weights.decoderLayers.enumerated() {
-            // Causal self-attention with the cache.
-            let qkv = layer.selfQueryKeyValue(layer.selfAttentionNorm(x))
+            // Causal self-attention with each sequence's cache.
+            let qkv = linear(layer.selfQueryKeyValue, layer.selfAttentionNorm(x))
             var attended = Tensor(rows: rows, columns: width)
-            for b in 0..<sequences {
-                qkv.storage.withUnsafeBufferPointer { q in
-                    let base = q.baseAddress! + b * count * 3 * width
-                    keyCaches[b][index].withUnsafeMutableBufferPointer { keys in
-                        valueCaches[b][index].withUnsafeMutableBufferPointer { values in
-                            for i in 0..<count {
-                                (keys.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + width, count: width)
-                                (values.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + 2 * width, count: width)
-                            }
-                            attended.storage.withUnsafeMutableBufferPointer { out in
-                                scores.withUnsafeMutableBufferPointer { s in
-                                    Attention.multiHead(
-                                        query: .init(base: base, rows: count, stride: 3 * width),
-                                        keys: .init(base: keys.baseAddress!, rows: total, stride: width),
-                                        values: .init(base: values.baseAddress!, rows: total, stride: width),
-                                        output: out.baseAddress! + b * count * width, outputStride: width,
-                                        heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length,
-                                        scores: s.baseAddress!)
-                                }
-                            }
-                        }
+            qkv.storage.withUnsafeBufferPointer { q in
+                attended.storage.withUnsafeMutableBufferPointer { out in
+                    nonisolated(unsafe) let (q, out) = (q.baseAddress!, out.baseAddress!)
+                    forEach(passes.count, parallel: parallel) { p in
+                        attendToCache(sessions[p], length: lengths[p], layer: index, qkv: q, into: out, hyper: hyper)
                     }
                 }
             }
-            x.add(layer.selfAttentionOutput(attended))
+            x.add(linear(layer.selfAttentionOutput, attended))
 
-            // Cross-attention over the audio.
-            let query = layer.crossQuery(layer.crossAttentionNorm(x))
+            // Cross-attention over each session's audio.
+            let query = linear(layer.crossQuery, layer.crossAttentionNorm(x))
             var crossed = Tensor(rows: rows, columns: width)
-            let memory = crossKeyValues[index]
             query.storage.withUnsafeBufferPointer { q in
-                memory.keys.withUnsafeBufferPointer { keys in
-                    memory.values.withUnsafeBufferPointer { values in
-                        crossed.storage.withUnsafeMutableBufferPointer { out in
-                            scores.withUnsafeMutableBufferPointer { s in
-                                for b in 0..<sequences {
-                                    Attention.multiHead(
-                                        query: .init(base: q.baseAddress! + b * count * width, rows: count, stride: width),
-                                        keys: memory.operand(keys.baseAddress!),
-                                        values: memory.operand(values.baseAddress!),
-                                        output: out.baseAddress! + b * count * width, outputStride: width,
-                                        heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!,
-                                        onWeights: crossAttention.map { hook in { head, weights in hook(index, head, weights) } })
-                                }
-                            }
-                        }
+                crossed.storage.withUnsafeMutableBufferPointer { out in
+                    nonisolated(unsafe) let (q, out) = (q.baseAddress!, out.baseAddress!)
+                    forEach(passes.count, parallel: parallel) { p in
+                        attendToAudio(
+                            sessions[p], layer: index, query: q, into: out, hyper: hyper,
+                            onWeights: hook.map { hook in { head, weights in hook(index, head, weights) } })
                     }
                 }
             }
-            x.add(layer.crossAttentionOutput(crossed))
+            x.add(linear(layer.crossAttentionOutput, crossed))
 
-            var hidden = layer.feedForwardIn(layer.feedForwardNorm(x))
+            var hidden = linear(layer.feedForwardIn, layer.feedForwardNorm(x))
             hidden.applyGELU()
-            x.add(layer.feedForwardOut(hidden))
+            x.add(linear(layer.feedForwardOut, hidden))
         }
-        length = total
+        for (pass, length) in zip(passes, lengths) {
+            pass.session.pointee.length = length + pass.count
+        }
 
         // Logits through the tied embedding, only for the rows asked for.
-        var selected = Tensor(rows: sequences * positions.count, columns: width)
-        for b in 0..<sequences {
-            for (p, position) in positions.enumerated() {
-                for j in 0..<width { selected[b * positions.count + p, j] = x[b * count + position, j] }
+        let selectedRows = passes.reduce(0) { $0 + $1.tokens.count * $1.positions.count }
+        var selected = Tensor(rows: selectedRows, columns: width)
+        var next = 0
+        for pass in passes {
+            for b in 0..<pass.tokens.count {
+                for position in pass.positions {
+                    let source = (pass.firstRow + b * pass.count + position) * width
+                    selected.storage.replaceSubrange(next * width..<(next + 1) * width, with: x.storage[source..<source + width])
+                    next += 1
+                }
             }
         }
-        let normed = weights.decoderNorm(selected)
-        let logits = weights.tokenEmbedding(normed).storage
-        return (0..<sequences).map { b in
-            (0..<positions.count).map { p in
-                let start = (b * positions.count + p) * hyper.vocabularySize
-                return Array(logits[start..<start + hyper.vocabularySize])
+        let logits = linear(weights.tokenEmbedding, weights.decoderNorm(selected)).storage
+        let vocabulary = hyper.vocabularySize
+        next = 0
+        return passes.map { pass in
+            (0..<pass.tokens.count).map { _ in
+                pass.positions.map { _ in
+                    defer { next += 1 }
+                    return Array(logits[next * vocabulary..<(next + 1) * vocabulary])
+                }
             }
         }
     }
 
-    /// Duplicates sequence 0 into `count` sequences (after a shared prompt).
-    mutating func fork(into count: Int) {
-        reorder(Array(repeating: 0, count: count))
+    /// Calls `body` for `0..<count`, spread over threads when `parallel`.
+    private static func forEach(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
+        guard parallel else {
+            for index in 0..<count { body(index) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+
+    /// One pass's causal self-attention in `layer`: appends its keys and values (from the fused `qkv` rows) to each
+    /// sequence's cache and attends over the cache, writing the pass's rows of `output`.
+    private static func attendToCache(
+        _ pass: Pass, length: Int, layer index: Int, qkv: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        hyper: HyperParameters
+    ) {
+        let width = hyper.width
+        let count = pass.count
+        let total = length + count
+        var scores = [Float](repeating: 0, count: count * total)
+        for b in 0..<pass.tokens.count {
+            let firstRow = pass.firstRow + b * count
+            let base = qkv + firstRow * 3 * width
+            pass.session.pointee.keyCaches[b][index].withUnsafeMutableBufferPointer { keys in
+                pass.session.pointee.valueCaches[b][index].withUnsafeMutableBufferPointer { values in
+                    for i in 0..<count {
+                        (keys.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + width, count: width)
+                        (values.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + 2 * width, count: width)
+                    }
+                    scores.withUnsafeMutableBufferPointer { s in
+                        Attention.multiHead(
+                            query: .init(base: base, rows: count, stride: 3 * width),
+                            keys: .init(base: keys.baseAddress!, rows: total, stride: width),
+                            values: .init(base: values.baseAddress!, rows: total, stride: width),
+                            output: output + firstRow * width, outputStride: width,
+                            heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length, scores: s.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass's cross-attention in `layer` over its session's audio, writing the pass's rows of `output`.
+    private static func attendToAudio(
+        _ pass: Pass, layer index: Int, query: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        hyper: HyperParameters, onWeights: ((_ head: Int, _ weights: UnsafePointer<Float>) -> Void)?
+    ) {
+        let width = hyper.width
+        let memory = pass.session.pointee.crossKeyValues[index]
+        var scores = [Float](repeating: 0, count: pass.count * memory.frames)
+        memory.keys.withUnsafeBufferPointer { keys in
+            memory.values.withUnsafeBufferPointer { values in
+                scores.withUnsafeMutableBufferPointer { s in
+                    for b in 0..<pass.tokens.count {
+                        let firstRow = pass.firstRow + b * pass.count
+                        Attention.multiHead(
+                            query: .init(base: query + firstRow * width, rows: pass.count, stride: width),
+                            keys: memory.operand(keys.baseAddress!), values: memory.operand(values.baseAddress!),
+                            output: output + firstRow * width, outputStride: width,
+                            heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!, onWeights: onWeights)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `layer` over every row of `input`, at most `rowsPerProduct` rows per product when set.
+    private static func apply(_ layer: Linear, to input: Tensor, rowsPerProduct: Int?) -> Tensor {
+        guard let rowsPerProduct, input.rows > rowsPerProduct else { return layer(input) }
+        var output = Tensor(rows: input.rows, columns: layer.outputs)
+        input.storage.withUnsafeBufferPointer { x in
+            output.storage.withUnsafeMutableBufferPointer { y in
+                var row = 0
+                while row < input.rows {
+                    let chunk = min(rowsPerProduct, input.rows - row)
+                    layer.apply(x.baseAddress! + row * layer.inputs, rows: chunk, into: y.baseAddress! + row * layer.outputs)
+                    row += chunk
+                }
+            }
+        }
+        return output
     }
 }
 

@@ -25,6 +25,10 @@ public struct ModelInfo: Sendable, Equatable {
     public var fileBytes: Int
     /// Bytes the loaded weights occupy in memory.
     public var memoryBytes: Int
+    /// Bytes of weights one decoder step reads, shared by every sequence it advances (batched steps read them once).
+    public var decoderStepBytes: Int
+    /// Bytes of cross-attention keys and values over one 30 s window that each sequence's decoder step reads.
+    public var crossAttentionBytesPerWindow: Int
 
     /// Whether the model can translate to English.
     public var canTranslate: Bool { isMultilingual }
@@ -44,5 +48,7 @@ public struct ModelInfo: Sendable, Equatable {
         parameterCount = weights.parameterCount
         self.fileBytes = fileBytes
         memoryBytes = weights.memoryBytes
+        decoderStepBytes = weights.decoderStepBytes
+        crossAttentionBytesPerWindow = hyper.decoderLayers * hyper.audioPositions * 2 * hyper.width * MemoryLayout<Float>.size
     }
 }

@@ -16,6 +16,8 @@ public final class WhisperModel: Sendable {
     let tokenizer: Tokenizer
     let specialTokens: SpecialTokens
     let configuration: ModelConfiguration
+    /// Where the heavy work of its transcriptions runs: the process's gate, so every model shares the cores.
+    let gate = ComputeGate.shared
 
     init(info: ModelInfo, weights: ModelWeights, tokenizer: Tokenizer, configuration: ModelConfiguration) {
         self.info = info
@@ -47,14 +49,18 @@ public final class WhisperModel: Sendable {
         return model
     }
 
-    /// Threads one transcription's matrix products may use (OpenBLAS's pool and the decoder's split products), for
-    /// the whole process. A server running several transcriptions at once gives each its share of the cores.
+    /// Threads the matrix products use (OpenBLAS's pool and the decoder's split products), for the whole process.
+    /// Concurrent transcriptions take turns on the cores (an encoder window or prompt at a time, decoder steps
+    /// batched together), so this is normally every core.
     public static var threadsPerTranscription: Int {
         get { Matrix.threadCount }
         set { Matrix.threadCount = max(1, newValue) }
     }
 
     /// Transcribes or translates 16 kHz mono audio.
+    ///
+    /// Any number of threads may call this at once: their encoder windows take turns on the cores and their decoder
+    /// steps run batched; each transcript is the same as when it runs alone.
     /// - Parameters:
     ///   - samples: 16 kHz mono PCM in [-1, 1].
     ///   - options: decoding settings.

@@ -63,6 +63,8 @@ public struct TranscriptionStatistics: Sendable, Equatable {
     public var decodedTokens = 0
     /// Seconds spent decoding (decoder passes, logit rules, token choice).
     public var decoderSeconds = 0.0
+    /// Decoder steps that ran in one batched pass with other transcriptions' steps.
+    public var batchedSteps = 0
 
     /// Creates empty statistics.
     public init() {}

@@ -79,6 +79,15 @@ struct ModelWeights: Sendable {
         linearLayers.reduce(0) { $0 + $1.parameterCount } + otherParameterCount
     }
 
+    /// Bytes of weights one decoder step reads, however many sequences it advances: the decoder layers' matrices
+    /// except the cross-attention keys/values (applied once per window), and the tied embedding for the logits.
+    var decoderStepBytes: Int {
+        decoderLayers.reduce(tokenEmbedding.memoryBytes) { total, layer in
+            [layer.selfQueryKeyValue, layer.selfAttentionOutput, layer.crossQuery, layer.crossAttentionOutput,
+             layer.feedForwardIn, layer.feedForwardOut].reduce(total) { $0 + $1.memoryBytes }
+        }
+    }
+
     /// Bytes the weights occupy in memory (matrices exactly representable in half precision are stored so).
     var memoryBytes: Int {
         linearLayers.reduce(0) { $0 + $1.memoryBytes } + otherParameterCount * MemoryLayout<Float>.size

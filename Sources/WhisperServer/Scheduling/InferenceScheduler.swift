@@ -61,8 +61,9 @@ public final class InferenceScheduler: Service, Sendable {
         self.workers = max(1, workers)
         self.queueSize = max(0, queueSize)
         self.pool = NIOThreadPool(numberOfThreads: self.workers)
-        // Workers × threads per transcription = cores: more would have threads waiting on descheduled threads.
-        WhisperModel.threadsPerTranscription = max(1, System.coreCount / self.workers)
+        // The engine's compute gate runs one transcription's matrix products at a time (decoder steps batched), so
+        // each gets every core.
+        WhisperModel.threadsPerTranscription = System.coreCount
         self.timerLoop = eventLoopGroup.any()
         pool.start()
     }

@@ -1,0 +1,182 @@
+import Dispatch
+import Synchronization
+
+/// Runs the engine's heavy work one piece at a time on every core, combining the single-token decoder steps of
+/// concurrent transcriptions into batched passes.
+///
+/// The encoder is compute-bound: two encoders sharing the cores finish no sooner than one after the other. A decoder
+/// step is bandwidth-bound: reading the weights once for eight sequences costs little more than for one. So each
+/// encoder window and prompt holds the gate alone (``exclusive(isCancelled:_:)``), and a decoder step queues for it
+/// (``step(_:tokens:model:isCancelled:)``): whoever gets the gate runs every queued step of its model as one pass
+/// (leader/follower combining), then wakes their owners. Logit rules, beam bookkeeping and text run outside the gate
+/// and overlap.
+///
+/// A decode loop runs inside ``decoding(model:_:)``, which counts it as active. Steps of a model are ready once every
+/// active loop of that model has queued one (the others are only choosing their next token, well under a millisecond
+/// away), so concurrent loops advance together instead of the first one back running alone. A lone transcription
+/// never waits for company: its step is ready at once. The gate goes to the first ready waiter in arrival order.
+final class ComputeGate: Sendable {
+    /// The process's gate: every model's transcriptions share the cores.
+    static let shared = ComputeGate()
+
+    /// A decoder step's outcome: its sequences' logits, and whether other sessions' steps ran in the same pass.
+    struct StepResult: Sendable {
+        var logits: [[Float]]
+        var batched: Bool
+    }
+
+    /// A decoder step waiting for the gate. The session lives on its owner's stack; the owner stays blocked in
+    /// ``ComputeGate/step(_:tokens:model:isCancelled:)`` until the step has run or left the queue, so the leader may
+    /// use the pointer meanwhile.
+    private struct PendingStep: @unchecked Sendable {
+        let model: ObjectIdentifier
+        let session: UnsafeMutablePointer<DecoderSession>
+        let tokens: [Int]
+    }
+
+    private struct Waiter: Sendable {
+        let id: UInt64
+        /// The step to run, or `nil` for exclusive work.
+        let step: PendingStep?
+        let wake: DispatchSemaphore
+    }
+
+    private struct State: Sendable {
+        /// Whether some thread holds the gate. Invariant: when it is free, no queued waiter is ready.
+        var busy = false
+        var nextID: UInt64 = 1
+        var queue: [Waiter] = []
+        /// Decode loops running per model, whether stepping or choosing tokens.
+        var active: [ObjectIdentifier: Int] = [:]
+        /// Results of steps a leader ran, until their owners collect them.
+        var results: [UInt64: StepResult] = [:]
+
+        /// Exclusive work is always ready; steps of a model once every active loop of it has queued one.
+        func isReady(_ waiter: Waiter) -> Bool {
+            guard let model = waiter.step?.model else { return true }
+            return queue.count { $0.step?.model == model } >= active[model, default: 0]
+        }
+
+        /// With the gate free: hands it to the first ready waiter (removed from the queue), if any.
+        mutating func dispatch() -> Waiter? {
+            precondition(!busy, "dispatch with the gate held")
+            guard let index = queue.firstIndex(where: isReady) else { return nil }
+            busy = true
+            return queue.remove(at: index)
+        }
+    }
+
+    private let state = Mutex(State())
+    /// How often a thread waiting for the gate checks whether its transcription was cancelled.
+    private static let cancellationPoll = DispatchTimeInterval.milliseconds(20)
+
+    /// Runs `body` holding the gate, after the ready work queued before it.
+    /// - Throws: ``TranscriptionError/Kind/cancelled`` when `isCancelled` turns true while waiting.
+    func exclusive<Result>(isCancelled: () -> Bool, _ body: () -> Result) throws(TranscriptionError) -> Result {
+        let own = enqueue(step: nil)
+        if own.granted?.id != own.waiter.id {
+            own.granted?.wake.signal()
+            try wait(own.waiter.id, wake: own.waiter.wake, isCancelled: isCancelled)
+        }
+        defer { release() }
+        return body()
+    }
+
+    /// Runs a decode loop of `model`: while `body` runs, the model's steps wait until this loop has queued one too.
+    /// `body` must step only through ``step(_:tokens:model:isCancelled:)`` and never wait for anything else.
+    func decoding<Result>(
+        model: ObjectIdentifier, _ body: () throws(TranscriptionError) -> Result
+    ) throws(TranscriptionError) -> Result {
+        state.withLock { $0.active[model, default: 0] += 1 }
+        defer {
+            let next: Waiter? = state.withLock { state in
+                state.active[model]! -= 1
+                if state.active[model] == 0 { state.active[model] = nil }
+                return state.busy ? nil : state.dispatch()
+            }
+            next?.wake.signal()
+        }
+        return try body()
+    }
+
+    /// Advances `session` by one token per sequence, in one pass with every other step of the same model waiting
+    /// for the gate. A sequence's logits are the same as when it steps alone.
+    /// - Parameters:
+    ///   - tokens: one token per sequence of `session`.
+    ///   - model: sessions are batched only with sessions of the same model.
+    /// - Throws: ``TranscriptionError/Kind/cancelled`` when `isCancelled` turns true while waiting.
+    func step(
+        _ session: inout DecoderSession, tokens: [Int], model: ObjectIdentifier, isCancelled: () -> Bool
+    ) throws(TranscriptionError) -> StepResult {
+        try withUnsafeMutablePointer(to: &session) { pointer throws(TranscriptionError) in
+            let own = enqueue(step: PendingStep(model: model, session: pointer, tokens: tokens))
+            if own.granted?.id == own.waiter.id { return lead(own.waiter) }
+            own.granted?.wake.signal()
+            try wait(own.waiter.id, wake: own.waiter.wake, isCancelled: isCancelled)
+            // Woken: a leader ran the step, or the gate was handed over and this thread leads.
+            if let result = state.withLock({ $0.results.removeValue(forKey: own.waiter.id) }) { return result }
+            return lead(own.waiter)
+        }
+    }
+
+    /// Queues a waiter and, if the gate is free, hands it to the first ready waiter (maybe this one). A step that
+    /// completes its model's batch takes the gate itself and leads, the batch's earlier steps staying queued.
+    private func enqueue(step: PendingStep?) -> (waiter: Waiter, granted: Waiter?) {
+        let wake = DispatchSemaphore(value: 0)
+        return state.withLock { state in
+            let waiter = Waiter(id: state.nextID, step: step, wake: wake)
+            state.nextID += 1
+            state.queue.append(waiter)
+            guard !state.busy, let granted = state.dispatch() else { return (waiter, nil) }
+            guard let model = step?.model, granted.id != waiter.id, granted.step?.model == model else { return (waiter, granted) }
+            state.queue.append(granted)
+            return (waiter, waiter)
+        }
+    }
+
+    /// Holding the gate: runs `own` with every queued step of its model, hands the others their results, releases.
+    private func lead(_ own: Waiter) -> StepResult {
+        let model = own.step!.model
+        let followers: [Waiter] = state.withLock { state in
+            let taken = state.queue.filter { $0.step?.model == model && $0.id != own.id }
+            state.queue.removeAll { $0.step?.model == model }
+            return taken
+        }
+        let steps = ([own] + followers).map { $0.step! }
+        let logits = DecoderSession.step(steps.map(\.session), tokens: steps.map(\.tokens))
+        let batched = steps.count > 1
+        state.withLock { state in
+            for (follower, logits) in zip(followers, logits.dropFirst()) {
+                state.results[follower.id] = StepResult(logits: logits, batched: batched)
+            }
+        }
+        for follower in followers { follower.wake.signal() }
+        release()
+        return StepResult(logits: logits[0], batched: batched)
+    }
+
+    /// Blocks until `wake` is signalled. If `isCancelled` turns true while the waiter is still queued, it leaves the
+    /// queue and throws; once a leader has taken its step or the gate was handed to it, it waits for that instead.
+    private func wait(_ id: UInt64, wake: DispatchSemaphore, isCancelled: () -> Bool) throws(TranscriptionError) {
+        while wake.wait(timeout: .now() + Self.cancellationPoll) == .timedOut {
+            guard isCancelled() else { continue }
+            let left = state.withLock { state in
+                guard let index = state.queue.firstIndex(where: { $0.id == id }) else { return false }
+                state.queue.remove(at: index)
+                return true
+            }
+            if left { throw TranscriptionError(.cancelled, "transcription cancelled") }
+            wake.wait()
+            return
+        }
+    }
+
+    /// Hands the gate to the first ready waiter, or frees it.
+    private func release() {
+        let next: Waiter? = state.withLock { state in
+            state.busy = false
+            return state.dispatch()
+        }
+        next?.wake.signal()
+    }
+}

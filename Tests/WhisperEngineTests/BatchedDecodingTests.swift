@@ -1,0 +1,159 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+@testable import WhisperEngine
+
+/// Decoder steps of several sessions in one pass, and concurrent transcriptions through the compute gate: results are
+/// bit-identical to running alone, and cancellation while waiting for the gate leaves cleanly.
+@Suite(.serialized) struct BatchedDecodingTests {
+    static let model = TestResources.model
+
+    /// A session over the first window of a fixture, after a prompt and `generated` further steps.
+    static func session(_ name: String, generated: [Int]) throws -> DecoderSession {
+        let weights = model.weights
+        let mel = LogMelSpectrogram(samples: try TestResources.samples("speech/\(name).wav"), melBins: model.info.melBins)
+        let audio = Encoder(weights: weights).encode(mel.window(from: 0, count: min(LogMelSpectrogram.windowFrames, mel.frames - 1)))
+        var session = DecoderSession(weights: weights, audio: audio)
+        let special = model.specialTokens
+        _ = session.forward([[special.startOfTranscript, special.noTimestamps]], logitsAt: [1])
+        for token in generated { _ = session.forward([[token]], logitsAt: [0]) }
+        return session
+    }
+
+    /// Steps sessions of different lengths and audio, a beam session (five sequences) among them, alone and in one
+    /// pass of more than ``MatrixVector/maximumRows`` rows: every sequence's logits are bit-identical, over
+    /// consecutive steps.
+    @Test func batchedStepsMatchLoneSteps() throws {
+        let text = Self.model.tokenizer.encode(" The quick brown fox jumps over the lazy dog and keeps running")
+        var beams = try Self.session("quick-fox", generated: Array(text[0..<3]))
+        beams.fork(into: 5)
+        var widerBeams = try Self.session("weather", generated: Array(text[0..<1]))
+        widerBeams.fork(into: 4)
+        var sessions = [
+            try Self.session("hello-world", generated: []),
+            beams,
+            try Self.session("directions", generated: Array(text[0..<7])),
+            widerBeams,
+            try Self.session("recipe", generated: Array(text[0..<2])),
+        ]
+        #expect(sessions.map(\.sequences).reduce(0, +) > 8)
+        var alone = sessions
+        for round in 0..<3 {
+            let tokens = sessions.enumerated().map { index, session in
+                (0..<session.sequences).map { text[(round * 3 + index + $0) % text.count] }
+            }
+            var expected: [[[Float]]] = []
+            for index in alone.indices {
+                expected.append(withUnsafeMutablePointer(to: &alone[index]) { DecoderSession.step([$0], tokens: [tokens[index]])[0] })
+            }
+            let batched = sessions.withUnsafeMutableBufferPointer { buffer in
+                DecoderSession.step(buffer.indices.map { buffer.baseAddress! + $0 }, tokens: tokens)
+            }
+            #expect(batched == expected, "round \(round)")
+            #expect(sessions.map(\.length) == alone.map(\.length))
+        }
+        // A lone step is the prompt path's single-token forward, as before batching.
+        var viaForward = alone[1]
+        let lone = withUnsafeMutablePointer(to: &alone[1]) { DecoderSession.step([$0], tokens: [[text[0], text[1], text[2], text[3], text[4]]])[0] }
+        #expect(viaForward.forward([[text[0]], [text[1]], [text[2]], [text[3]], [text[4]]], logitsAt: [0]).map { $0[0] } == lone)
+    }
+
+    /// Transcriptions running at once on their own threads (greedy, beam search, sampling) produce the transcripts
+    /// they produce alone, and their decoder steps did share passes.
+    @Test func concurrentTranscriptionsMatchAlone() throws {
+        let jobs: [(name: String, beamSize: Int, temperature: Float)] = [
+            ("hello-world", 1, 0), ("directions", 5, 0), ("weather", 1, 0), ("recipe", 1, 0.6), ("moon-landing", 1, 0),
+            ("lighthouse", 5, 0),
+        ]
+        let inputs = try jobs.map { job in
+            var options = TranscriptionOptions()
+            options.beamSize = job.beamSize
+            options.temperatures = [job.temperature]
+            options.wordTimestamps = job.name == "weather"
+            return (samples: try TestResources.samples("speech/\(job.name).wav"), options: options)
+        }
+        let alone = try inputs.map { try Self.model.transcribe($0.samples, options: $0.options) }
+        for repetition in 0..<2 {
+            let together = try Self.concurrently(inputs.count) { index throws(TranscriptionError) in
+                try Self.model.transcribe(inputs[index].samples, options: inputs[index].options)
+            }.map { try $0.get() }
+            for (index, (ours, theirs)) in zip(together, alone).enumerated() {
+                #expect(ours.segments == theirs.segments, "\(jobs[index].name), repetition \(repetition)")
+                #expect(ours.logprobs == theirs.logprobs, "\(jobs[index].name), repetition \(repetition)")
+            }
+            let batched = together.map(\.statistics.batchedSteps).reduce(0, +)
+            print("concurrent transcriptions: \(batched) of \(together.map(\.statistics.decodedTokens).reduce(0, +)) decoder steps batched")
+            #expect(batched > 0)
+        }
+        #expect(alone.allSatisfy { $0.statistics.batchedSteps == 0 })
+    }
+
+    /// Work waiting for a held gate leaves when cancelled, without running; the gate then serves the next one at once.
+    @Test func cancelledWaiterLeavesTheGate() throws {
+        let gate = ComputeGate()
+        let holding = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            try? gate.exclusive(isCancelled: { false }) {
+                holding.signal()
+                finish.wait()
+            }
+            done.signal()
+        }.start()
+        holding.wait()
+        let start = ContinuousClock.now
+        var ran = false
+        #expect(throws: TranscriptionError.self) {
+            try gate.exclusive(isCancelled: { ContinuousClock.now - start > .milliseconds(50) }) { ran = true }
+        }
+        #expect(!ran)
+        finish.signal()
+        done.wait()
+        #expect(try gate.exclusive(isCancelled: { false }) { 42 } == 42)
+    }
+
+    /// A transcription cancelled while others run alongside stops with `cancelled`; the others finish unchanged.
+    @Test func cancellingOneOfSeveralLeavesTheOthersIntact() throws {
+        let names = ["long-form.flac", "lighthouse.wav", "directions.wav"]
+        let inputs = try names.map { try TestResources.samples("speech/\($0)") }
+        let alone = try inputs.dropFirst().map { try Self.model.transcribe($0) }
+        let started = ContinuousClock.now
+        let results = Self.concurrently(inputs.count) { index throws(TranscriptionError) in
+            try Self.model.transcribe(inputs[index], isCancelled: { index == 0 && ContinuousClock.now - started > .milliseconds(300) })
+        }
+        if case .failure(let error) = results[0] {
+            #expect(error.kind == .cancelled)
+        } else {
+            Issue.record("the cancelled transcription finished")
+        }
+        for (index, theirs) in zip(1..., alone) {
+            #expect((try? results[index].get())?.segments == theirs.segments, "\(names[index])")
+        }
+    }
+
+    /// Runs `count` transcriptions at once, each on its own thread, and returns their outcomes in order.
+    static func concurrently(
+        _ count: Int, _ body: @escaping @Sendable (Int) throws(TranscriptionError) -> Transcript
+    ) -> [Result<Transcript, TranscriptionError>] {
+        let results = Outcomes()
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            Thread {
+                let result = Result { () throws(TranscriptionError) in try body(index) }
+                results.values.withLock { $0[index] = result }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return results.values.withLock { values in (0..<count).map { values[$0]! } }
+    }
+
+    /// Outcomes collected from several threads.
+    final class Outcomes: Sendable {
+        let values = Mutex<[Int: Result<Transcript, TranscriptionError>]>([:])
+    }
+}
