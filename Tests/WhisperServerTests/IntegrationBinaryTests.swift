@@ -111,8 +111,9 @@ struct IntegrationBinaryTests {
         #expect(stderr.contains("--allow-unauthenticated"))
     }
 
-    /// The executable re-executes itself with OpenBLAS's kernel type, a short OpenBLAS thread spin and sleeping OpenMP
-    /// threads when they are unset (all are read when the libraries load), and keeps an operator's own values.
+    /// The executable re-executes itself with OpenBLAS's kernel type, a short OpenBLAS thread spin, sleeping OpenMP
+    /// threads and two malloc arenas when they are unset (all are read when the libraries load), and keeps an
+    /// operator's own values.
     @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(3)))
     func matrixLibraryDefaultsAreSetUnlessGiven() async throws {
         func environment(of server: ServerBinary.Running) throws -> [String] {
@@ -126,6 +127,7 @@ struct IntegrationBinaryTests {
         #expect(chosen.contains("OPENBLAS_THREAD_TIMEOUT=4"))
         #expect(chosen.contains("OPENBLAS_CORETYPE=Haswell"))
         #expect(chosen.contains("OMP_WAIT_POLICY=PASSIVE"))
+        #expect(chosen.contains("MALLOC_ARENA_MAX=2"))
 
         let own = try await ServerBinary.serve(
             ["--models-dir", models, "--preload"], environment: ["OPENBLAS_THREAD_TIMEOUT": "20", "OPENBLAS_CORETYPE": "Sandybridge", "OMP_WAIT_POLICY": "ACTIVE"])
