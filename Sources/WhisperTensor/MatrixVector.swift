@@ -54,15 +54,7 @@ public enum MatrixVector {
 
     /// Widens `count` half-precision values into `output`.
     public static func widen(_ values: UnsafePointer<Float16>, count: Int, into output: UnsafeMutablePointer<Float>) {
-        var j = 0
-        while j + laneCount <= count {
-            output.store(values.lanes(at: j), at: j)
-            j += laneCount
-        }
-        while j < count {
-            output[j] = Float(values[j])
-            j += 1
-        }
+        widen(halfPrecisionBytes: UnsafeRawPointer(values), count: count, into: output)
     }
 
     @inline(__always)
