@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "WhisperEngine",
                 "WhisperAudio",
+                "WhisperTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +101,7 @@ let package = Package(
         ),
         .testTarget(name: "WhisperTensorTests", dependencies: ["WhisperTensor"], swiftSettings: swiftSettings),
         .testTarget(name: "WhisperAudioTests", dependencies: ["WhisperAudio"], swiftSettings: swiftSettings),
-        .testTarget(name: "WhisperEngineTests", dependencies: ["WhisperEngine", "WhisperAudio"], swiftSettings: swiftSettings),
+        .testTarget(name: "WhisperEngineTests", dependencies: ["WhisperEngine", "WhisperAudio", "WhisperTensor"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WhisperServerTests",
             dependencies: [

@@ -33,8 +33,13 @@ public struct Convolution1D: Sendable {
     }
 
     /// Convolves `frames` input frames, where channel `c` of frame `t` is at `input[t · frameStride + c · channelStride]`.
+    /// The product runs in `precision` (see ``Linear/callAsFunction(_:precision:thenGELU:)``), followed by exact GELU
+    /// when `thenGELU` is set.
     /// - Returns: `[outputFrames, outChannels]`, row-major.
-    public func apply(_ input: UnsafePointer<Float>, frames: Int, frameStride: Int, channelStride: Int) -> Tensor {
+    public func apply(
+        _ input: UnsafePointer<Float>, frames: Int, frameStride: Int, channelStride: Int,
+        precision: ProductPrecision = .float32, thenGELU: Bool = false
+    ) -> Tensor {
         let outFrames = outputFrames(for: frames)
         let patch = inChannels * kernel
         var columns = [Float](repeating: 0, count: outFrames * patch)
@@ -49,6 +54,6 @@ public struct Convolution1D: Sendable {
                 }
             }
         }
-        return layer(Tensor(rows: outFrames, columns: patch, values: columns))
+        return layer(Tensor(rows: outFrames, columns: patch, values: columns), precision: precision, thenGELU: thenGELU)
     }
 }

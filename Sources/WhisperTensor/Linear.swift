@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A fully connected layer `Y = X · Wᵀ + b` with weights in PyTorch's `[out, in]` layout.
 ///
 /// Weights that half precision represents exactly (Whisper checkpoints are trained and usually shipped in float16) are
@@ -11,6 +13,8 @@ public struct Linear: Sendable {
     /// `outputs` values, or empty for no bias.
     public let bias: [Float]
     let weight: WeightStorage
+    /// This layer's bfloat16 products, prepared on first use (see ``ProductPrecision/bfloat16``).
+    private let bfloat16Products = BFloat16Products()
 
     /// Creates a layer; `weight.count` must be `outputs × inputs` and `bias` empty or `outputs` long.
     public init(weight: [Float], bias: [Float], inputs: Int, outputs: Int) {
@@ -65,16 +69,77 @@ public struct Linear: Sendable {
         }
     }
 
-    /// Applies the layer to a tensor whose columns are `inputs`.
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    /// Applies the layer to a tensor whose columns are `inputs`, followed by exact GELU when `thenGELU` is set.
+    /// - Parameter precision: ``ProductPrecision/bfloat16`` computes products of more than
+    ///   ``MatrixVector/maximumRows`` rows in bfloat16 (with the GELU fused); fewer rows are always `Float`.
+    public func callAsFunction(_ input: Tensor, precision: ProductPrecision = .float32, thenGELU: Bool = false) -> Tensor {
         precondition(input.columns == inputs, "linear input width mismatch")
         var output = Tensor(rows: input.rows, columns: outputs)
         input.storage.withUnsafeBufferPointer { x in
             output.storage.withUnsafeMutableBufferPointer { y in
-                apply(x.baseAddress!, rows: input.rows, into: y.baseAddress!)
+                if usesBFloat16(precision, rows: input.rows) {
+                    bfloat16Product(rows: input.rows, epilogue: thenGELU ? .gelu : .none)
+                        .apply(x.baseAddress!, into: y.baseAddress!, threads: Matrix.threadCount)
+                } else {
+                    apply(x.baseAddress!, rows: input.rows, into: y.baseAddress!)
+                }
             }
         }
+        if thenGELU && !usesBFloat16(precision, rows: input.rows) { output.applyGELU() }
         return output
+    }
+
+    /// Adds the layer applied to `input` to `output` (a residual connection), in `precision` as
+    /// ``callAsFunction(_:precision:thenGELU:)`` does.
+    public func addProduct(of input: Tensor, to output: inout Tensor, precision: ProductPrecision = .float32) {
+        precondition(input.columns == inputs && output.columns == outputs && output.rows == input.rows, "linear shape mismatch")
+        guard usesBFloat16(precision, rows: input.rows) else {
+            let product = self(input)
+            product.storage.withUnsafeBufferPointer { source in
+                output.storage.withUnsafeMutableBufferPointer { target in
+                    Activations.add(source.baseAddress!, into: target.baseAddress!, count: target.count)
+                }
+            }
+            return
+        }
+        input.storage.withUnsafeBufferPointer { x in
+            output.storage.withUnsafeMutableBufferPointer { y in
+                bfloat16Product(rows: input.rows, epilogue: .accumulate)
+                    .apply(x.baseAddress!, into: y.baseAddress!, threads: Matrix.threadCount)
+            }
+        }
+    }
+
+    private func usesBFloat16(_ precision: ProductPrecision, rows: Int) -> Bool {
+        precision == .bfloat16 && rows > MatrixVector.maximumRows
+    }
+
+    private func bfloat16Product(rows: Int, epilogue: ProductEpilogue) -> BFloat16Product {
+        bfloat16Products.product(rows: rows, epilogue: epilogue) {
+            weight.withSinglePrecision(count: outputs * inputs) {
+                BFloat16Product(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue)
+            }
+        }
+    }
+}
+
+/// A layer's bfloat16 products by row count and epilogue, each made once (weights packed for oneDNN).
+final class BFloat16Products: Sendable {
+    private struct Key: Hashable {
+        let rows: Int
+        let epilogue: ProductEpilogue
+    }
+
+    private let products = Mutex<[Key: BFloat16Product]>([:])
+
+    func product(rows: Int, epilogue: ProductEpilogue, make: () -> BFloat16Product) -> BFloat16Product {
+        products.withLock { products in
+            let key = Key(rows: rows, epilogue: epilogue)
+            if let product = products[key] { return product }
+            let product = make()
+            products[key] = product
+            return product
+        }
     }
 }
 

@@ -21,6 +21,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Beam size (1 = greedy).")
     var beamSize: Int = 1
 
+    @Option(help: "Precision of the encoder's matrix products: float32 or bfloat16 (AMX).")
+    var encoderPrecision: ProductPrecision = .float32
+
     @Option(help: "Transcriptions of each file (the first run after loading is reported apart from the rest).")
     var runs: Int = 1
 
@@ -57,6 +60,8 @@ struct BenchCommand: ParsableCommand {
         let loadSeconds: Double
         let beamSize: Int
         let threads: Int
+        /// The precision the encoder's products ran in (``ProductPrecision/available``).
+        let encoderPrecision: String
         /// The library running `sgemm` (``GEMMBackend``).
         let gemm: String
         /// `sgemm` GFLOP/s on the encoder's feed-forward shape.
@@ -75,6 +80,7 @@ struct BenchCommand: ParsableCommand {
             case model, files, threads, gemm
             case loadSeconds = "load_seconds"
             case beamSize = "beam_size"
+            case encoderPrecision = "encoder_precision"
             case sgemmGflops = "sgemm_gflops"
             case encoderGflopPerWindow = "encoder_gflop_per_window"
             case gemvGBPerSecond = "gemv_gb_per_second"
@@ -89,6 +95,7 @@ struct BenchCommand: ParsableCommand {
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var options = TranscriptionOptions()
         options.beamSize = beamSize
+        options.encoderPrecision = encoderPrecision
         let info = whisper.info
         let sgemm = Matrix.measureThroughput(m: Self.audioFrames, n: 4 * info.width, k: info.width)
         let bandwidth = Self.measureGEMVBandwidth()
@@ -113,7 +120,7 @@ struct BenchCommand: ParsableCommand {
         }
         let report = Report(
             model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount,
-            gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9,
+            encoderPrecision: encoderPrecision.available.rawValue, gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9,
             gemvGBPerSecond: bandwidth, decoderStepBytes: info.decoderStepBytes,
             crossAttentionBytesPerWindow: info.crossAttentionBytesPerWindow, files: results)
         if json {
@@ -122,7 +129,10 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print(String(format: "model %@, loaded in %.3f s, beam %d, %d threads", model.model, loadSeconds, beamSize, report.threads))
+        print(
+            String(
+                format: "model %@, loaded in %.3f s, beam %d, %d threads, %@ encoder", model.model, loadSeconds, beamSize,
+                report.threads, report.encoderPrecision))
         print(
             String(
                 format: "sgemm (%@) %.1f GFLOP/s (%d×%d×%d); encoder %.2f GFLOP per window", report.gemm, sgemm,

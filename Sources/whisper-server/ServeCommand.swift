@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WhisperServer
+import WhisperTensor
 
 /// `whisper-server serve`: the OpenAI-compatible HTTP server.
 struct ServeCommand: AsyncParsableCommand {
@@ -32,6 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
     var aliases: [String] = []
     @Option(help: "Inference worker threads: requests in flight together, decoder steps batched (WHISPER_WORKERS; default 8).")
     var workers: Int?
+    @Option(
+        name: .customLong("encoder-precision"),
+        help: "Encoder products in float32 (reference transcripts) or bfloat16 (AMX, faster) (WHISPER_ENCODER_PRECISION; default float32).")
+    var encoderPrecision: ProductPrecision?
     @Option(name: .customLong("queue-size"), help: "Requests that may wait for a worker before 429 (WHISPER_QUEUE_SIZE; default 16).")
     var queueSize: Int?
     @Option(name: .customLong("request-timeout"), help: "Seconds before a request answers 504 (WHISPER_REQUEST_TIMEOUT; default 600).")
@@ -98,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let workers { configuration.inference.workers = workers }
         if let queueSize { configuration.inference.queueSize = queueSize }
+        if let encoderPrecision { configuration.inference.encoderPrecision = encoderPrecision }
         if let requestTimeout { configuration.inference.requestTimeout = requestTimeout }
         if let maxUploadMB { configuration.limits.maxUploadBytes = ServerConfiguration.bytes(megabytes: maxUploadMB) }
         if let maxAudioSeconds { configuration.limits.maxAudioSeconds = maxAudioSeconds }
@@ -157,6 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
                     "models.directory": "\(configuration.models.directory)", "models.default": "\(configuration.models.defaultModel)",
                     "models.preload": "\(configuration.models.preload)",
                     "inference.workers": "\(configuration.inference.workers)", "inference.queue_size": "\(configuration.inference.queueSize)",
+                    "inference.encoder_precision": "\(configuration.inference.encoderPrecision.available)",
                     "auth.enabled": "\(configuration.security.apiKeys != nil || configuration.security.apiKeysFile != nil)",
                     "rate_limit.requests": "\(configuration.security.rateLimitRequests ?? 0)",
                     "shutdown.grace_seconds": "\(configuration.lifecycle.shutdownGraceSeconds)",

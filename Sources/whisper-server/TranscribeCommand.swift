@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WhisperAudio
 import WhisperEngine
+import WhisperTensor
 
 /// `whisper-server transcribe FILE`: offline transcription to stdout or a file.
 struct TranscribeCommand: ParsableCommand {
@@ -25,6 +26,9 @@ struct TranscribeCommand: ParsableCommand {
 
     @Option(help: "Beam size (1 = greedy).")
     var beamSize: Int = 5
+
+    @Option(help: "Encoder products in float32 (reference transcripts) or bfloat16 (AMX where the CPU has it: faster).")
+    var encoderPrecision: ProductPrecision = .float32
 
     @Option(help: "Temperature; 0 tries 0, 0.2 … 1.0 as fallback, a higher value starts the fallback there.")
     var temperature: Float = 0
@@ -69,6 +73,7 @@ struct TranscribeCommand: ParsableCommand {
         options.task = task
         options.language = language
         options.beamSize = beamSize
+        options.encoderPrecision = encoderPrecision
         options.bestOf = bestOf
         options.temperatures = TranscriptionOptions.temperatures(openAITemperature: temperature)
         options.initialPrompt = prompt
@@ -95,3 +100,4 @@ struct TranscribeCommand: ParsableCommand {
 
 extension TranscriptFormat: ExpressibleByArgument {}
 extension TranscriptionTask: ExpressibleByArgument {}
+extension ProductPrecision: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WhisperEngine
+import WhisperTensor
 
 /// The engine against the oracle: faster-whisper 1.2.1 on the same weights and the same committed fixtures.
 @Suite(.serialized) struct OracleTests {
@@ -51,6 +52,38 @@ import WhisperEngine
         #expect(share >= 0.9)
         #expect(wer <= 0.02)
         #expect(ourSourceWER <= oracleSourceWER + 0.02)
+    }
+
+    /// The bfloat16 encoder (AMX) keeps the oracle's accuracy against the source texts: its transcripts may differ from
+    /// the oracle's in places (as faster-whisper's int8 ones do), but not be worse, and they repeat exactly.
+    @Test func bfloat16EncoderKeepsTheOracleAccuracy() throws {
+        guard ProductPrecision.bfloat16IsAccelerated else { return }
+        var options = Self.greedyOptions()
+        options.encoderPrecision = .bfloat16
+        var identical = 0
+        var (errors, words) = (0, 0)
+        var sourceErrors = (ours: 0, oracle: 0, words: 0)
+        for fixture in Self.speechFixtures {
+            let golden = try #require(Goldens.tinyEn.greedy[fixture.name])
+            let transcript = try Self.transcribe(fixture.file, options: options)
+            if transcript.text == golden.text.trimmingCharacters(in: .whitespaces) { identical += 1 }
+            let e = WordErrorRate.errors(reference: golden.text, hypothesis: transcript.text)
+            (errors, words) = (errors + e.errors, words + e.words)
+            if let source = fixture.text {
+                let ours = WordErrorRate.errors(reference: source, hypothesis: transcript.text)
+                let oracle = WordErrorRate.errors(reference: source, hypothesis: golden.text)
+                sourceErrors = (sourceErrors.ours + ours.errors, sourceErrors.oracle + oracle.errors, sourceErrors.words + ours.words)
+            }
+        }
+        let wer = Double(errors) / Double(max(words, 1))
+        let ourSourceWER = Double(sourceErrors.ours) / Double(max(sourceErrors.words, 1))
+        let oracleSourceWER = Double(sourceErrors.oracle) / Double(max(sourceErrors.words, 1))
+        print("bfloat16 encoder: \(identical)/\(Self.speechFixtures.count) identical to the oracle, WER vs oracle \(wer), "
+            + "WER vs source text: ours \(ourSourceWER), faster-whisper float32 \(oracleSourceWER)")
+        #expect(wer <= 0.1)
+        #expect(ourSourceWER <= oracleSourceWER + 0.02)
+        let again = try Self.transcribe("hello-world.wav", options: options)
+        #expect(try Self.transcribe("hello-world.wav", options: options).text == again.text)
     }
 
     /// Word boundaries within 0.2 s of faster-whisper's `word_timestamps=True` for at least 90% of words.

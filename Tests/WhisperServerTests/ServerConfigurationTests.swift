@@ -13,6 +13,7 @@ import Testing
         #expect(configuration.models.defaultModel == "tiny.en")
         #expect(configuration.models.allAliases == ["whisper-1": "tiny.en"])
         #expect(configuration.inference.workers == 8)
+        #expect(configuration.inference.encoderPrecision == .float32)
         #expect(configuration.limits.maxUploadBytes == 25 * 1024 * 1024)
         try configuration.validate()
     }
@@ -23,7 +24,7 @@ import Testing
             "WHISPER_HOST": "0.0.0.0", "WHISPER_PORT": "9000", "WHISPER_MODELS_DIR": "/srv/models", "WHISPER_DEFAULT_MODEL": "base",
             "WHISPER_WORKERS": "4", "WHISPER_QUEUE_SIZE": "2", "WHISPER_REQUEST_TIMEOUT": "30", "WHISPER_MAX_UPLOAD_MB": "1.5",
             "WHISPER_MAX_LOADED_MODELS": "3", "WHISPER_MODEL_IDLE_TTL": "60", "WHISPER_PRELOAD": "true",
-            "WHISPER_MODEL_ALIASES": "fast=tiny.en, good=base", "UNRELATED": "x",
+            "WHISPER_MODEL_ALIASES": "fast=tiny.en, good=base", "WHISPER_ENCODER_PRECISION": "bfloat16", "UNRELATED": "x",
         ])
         #expect(configuration.http.host == "0.0.0.0")
         #expect(configuration.http.port == 9000)
@@ -32,6 +33,7 @@ import Testing
         #expect(configuration.inference.workers == 4)
         #expect(configuration.inference.queueSize == 2)
         #expect(configuration.inference.requestTimeout == 30)
+        #expect(configuration.inference.encoderPrecision == .bfloat16)
         #expect(configuration.limits.maxUploadBytes == 1_572_864)
         #expect(configuration.models.maxLoaded == 3)
         #expect(configuration.models.idleTTL == 60)
@@ -41,9 +43,12 @@ import Testing
     @Test func environmentProblemsAreAllListed() {
         var configuration = ServerConfiguration()
         #expect {
-            try configuration.applyEnvironment(["WHISPER_PORT": "eighty", "WHISPER_PRELOAD": "perhaps", "WHISPER_MODEL_ALIASES": "broken"])
+            try configuration.applyEnvironment([
+                "WHISPER_PORT": "eighty", "WHISPER_PRELOAD": "perhaps", "WHISPER_MODEL_ALIASES": "broken",
+                "WHISPER_ENCODER_PRECISION": "int4",
+            ])
         } throws: { error in
-            (error as? ServerConfiguration.ValidationError)?.problems.count == 3
+            (error as? ServerConfiguration.ValidationError)?.problems.count == 4
         }
     }
 

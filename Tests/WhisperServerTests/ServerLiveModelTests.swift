@@ -77,6 +77,24 @@ struct ServerLiveModelTests {
         }
     }
 
+    /// A server whose encoder runs in bfloat16 (AMX where the CPU has it) still transcribes real speech correctly.
+    @Test func bfloat16EncoderTranscribesRealSpeech() async throws {
+        var configuration = self.configuration
+        configuration.inference.encoderPrecision = .bfloat16
+        let app = try buildApplication(configuration: configuration, logger: ServerTest.logger)
+        let audio = try #require(ServerTest.fixture("hello-world.wav"))
+        try await app.test(.live) { client in
+            var texts: [String] = []
+            for _ in 0..<2 {
+                let json = try await transcribe(client, [("model", "whisper-1")], audio: audio)
+                #expect(json.status == .ok)
+                texts.append(try #require(try ServerTest.object(json)["text"] as? String))
+            }
+            #expect(Self.words(texts[0]) == Self.words(try Self.golden("hello-world")))
+            #expect(texts[1] == texts[0])
+        }
+    }
+
     @Test func streamsRealSegments() async throws {
         let audio = try #require(ServerTest.fixture("hello-world.wav"))
         try await app.test(.live) { client in

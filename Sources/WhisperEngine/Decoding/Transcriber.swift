@@ -95,7 +95,7 @@ struct Transcriber {
     ) throws(TranscriptionError) -> Transcript {
         let special = model.specialTokens
         let tokenizer = model.tokenizer
-        let encoder = Encoder(weights: model.weights)
+        let encoder = Encoder(weights: model.weights, precision: options.encoderPrecision)
         let mel = LogMelSpectrogram(samples: samples, melBins: model.info.melBins)
         let contentFrames = max(0, mel.frames - 1)
         let windowFrames = LogMelSpectrogram.windowFrames

@@ -3,31 +3,43 @@ import WhisperTensor
 /// The audio encoder: two convolutions with GELU, positions, pre-norm transformer blocks, final norm.
 struct Encoder {
     let weights: ModelWeights
+    /// The precision of the matrix products (``ProductPrecision/available``).
+    let precision: ProductPrecision
+
+    init(weights: ModelWeights, precision: ProductPrecision = .float32) {
+        self.weights = weights
+        self.precision = precision.available
+    }
 
     /// Encodes one window of `windowFrames × melBins` features (time-major) into `audioPositions × width` states.
     func encode(_ features: [Float]) -> Tensor {
         let hyper = weights.hyper
         let frames = features.count / hyper.melBins
         var x = features.withUnsafeBufferPointer {
-            weights.conv1.apply($0.baseAddress!, frames: frames, frameStride: hyper.melBins, channelStride: 1)
+            weights.conv1.apply(
+                $0.baseAddress!, frames: frames, frameStride: hyper.melBins, channelStride: 1, precision: precision, thenGELU: true)
         }
-        x.applyGELU()
         x = x.storage.withUnsafeBufferPointer {
-            weights.conv2.apply($0.baseAddress!, frames: x.rows, frameStride: hyper.width, channelStride: 1)
+            weights.conv2.apply(
+                $0.baseAddress!, frames: x.rows, frameStride: hyper.width, channelStride: 1, precision: precision, thenGELU: true)
         }
-        x.applyGELU()
         precondition(x.rows <= hyper.audioPositions, "encoder input longer than the model's positions")
         weights.encoderPositions.withUnsafeBufferPointer { positions in
             x.storage.withUnsafeMutableBufferPointer { values in
                 Activations.add(positions.baseAddress!, into: values.baseAddress!, count: values.count)
             }
         }
-        var scores = [Float](repeating: 0, count: x.rows * x.rows)
+        var scores = [Float](repeating: 0, count: precision == .float32 ? x.rows * x.rows : 0)
         for layer in weights.encoderLayers {
-            let qkv = layer.queryKeyValue(layer.attentionNorm(x))
+            let qkv = layer.queryKeyValue(layer.attentionNorm(x), precision: precision)
             var attended = Tensor(rows: x.rows, columns: hyper.width)
             qkv.storage.withUnsafeBufferPointer { q in
                 attended.storage.withUnsafeMutableBufferPointer { out in
+                    if precision == .bfloat16 {
+                        return Attention.selfAttentionBFloat16(
+                            queryKeyValue: q.baseAddress!, rows: x.rows, width: hyper.width, heads: hyper.heads,
+                            output: out.baseAddress!)
+                    }
                     scores.withUnsafeMutableBufferPointer { s in
                         let stride = 3 * hyper.width
                         Attention.multiHead(
@@ -39,10 +51,9 @@ struct Encoder {
                     }
                 }
             }
-            x.add(layer.attentionOutput(attended))
-            var hidden = layer.feedForwardIn(layer.feedForwardNorm(x))
-            hidden.applyGELU()
-            x.add(layer.feedForwardOut(hidden))
+            layer.attentionOutput.addProduct(of: attended, to: &x, precision: precision)
+            let hidden = layer.feedForwardIn(layer.feedForwardNorm(x), precision: precision, thenGELU: true)
+            layer.feedForwardOut.addProduct(of: hidden, to: &x, precision: precision)
         }
         return weights.encoderNorm(x)
     }

@@ -43,6 +43,7 @@ extension ServerConfiguration {
         reader.read("WHISPER_WORKERS", into: &inference.workers)
         reader.read("WHISPER_QUEUE_SIZE", into: &inference.queueSize)
         reader.read("WHISPER_REQUEST_TIMEOUT", into: &inference.requestTimeout)
+        reader.read("WHISPER_ENCODER_PRECISION", into: &inference.encoderPrecision)
         var megabytes: Double?
         reader.readOptional("WHISPER_MAX_UPLOAD_MB", into: &megabytes)
         if let megabytes { limits.maxUploadBytes = Self.bytes(megabytes: megabytes) }

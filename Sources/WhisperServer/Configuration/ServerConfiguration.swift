@@ -1,4 +1,5 @@
 import Foundation
+import WhisperTensor
 
 /// Every setting of `whisper-server serve`, with its default: the single source of truth for limits and defaults.
 ///
@@ -72,6 +73,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         public var queueSize: Int = 16
         /// Seconds a request may take from arrival to answer (queueing, decoding, inference) before 504. Default: 600.
         public var requestTimeout: Double = 600
+        /// Precision of the encoder's matrix products: `float32` gives the reference implementation's transcripts;
+        /// `bfloat16` runs them on AMX tiles (several times faster where the CPU has AMX, `float32` elsewhere) with
+        /// transcripts that may differ in places. Default: float32.
+        public var encoderPrecision: ProductPrecision = .float32
         public init() {}
     }
 

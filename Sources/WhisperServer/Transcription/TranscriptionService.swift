@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import WhisperAudio
 import WhisperEngine
+import WhisperTensor
 
 /// Runs a validated request: holds its model, queues the work, and on a worker decodes the audio, preprocesses it
 /// and transcribes it.
@@ -52,7 +53,7 @@ public struct TranscriptionService: Sendable {
         _ request: TranscriptionRequest, arrival: ContinuousClock.Instant, onDecoded: @escaping DecodedHandler = { _, _ in }
     ) async throws -> Outcome {
         try await models.withModel(request.model) { lease in
-            let options = try request.options(for: lease)
+            let options = try request.options(for: lease, encoderPrecision: configuration.inference.encoderPrecision)
             let work = makeWork(request: request, lease: lease, options: options, onDecoded: onDecoded, onEvent: { _ in })
             let (transcript, format) = try await scheduler.run(
                 deadline: arrival + .seconds(configuration.inference.requestTimeout),
@@ -88,7 +89,7 @@ public struct TranscriptionService: Sendable {
         let (events, continuation) = AsyncStream<Event>.makeStream()
         let ticket: InferenceScheduler.Ticket
         do {
-            let options = try request.options(for: lease)
+            let options = try request.options(for: lease, encoderPrecision: configuration.inference.encoderPrecision)
             let work = makeWork(request: request, lease: lease, options: options, onDecoded: onDecoded) { continuation.yield($0) }
             ticket = try scheduler.submit(
                 deadline: arrival + .seconds(configuration.inference.requestTimeout),
@@ -191,7 +192,8 @@ extension Segment {
 extension TranscriptionRequest {
     /// Decoding options for this request on this model, refusing what the model cannot do.
     /// - Throws: 400 when an English-only model is asked to translate or to hear another language.
-    func options(for lease: ModelManager.Lease) throws(OpenAIError) -> TranscriptionOptions {
+    /// - Parameter encoderPrecision: the server's ``ServerConfiguration/Inference/encoderPrecision``.
+    func options(for lease: ModelManager.Lease, encoderPrecision: ProductPrecision) throws(OpenAIError) -> TranscriptionOptions {
         let info = lease.model.capabilities
         var options = TranscriptionOptions()
         options.task = task
@@ -201,6 +203,7 @@ extension TranscriptionRequest {
         options.language = language
         options.voiceActivity = voiceActivity
         options.filterHallucinations = true
+        options.encoderPrecision = encoderPrecision
         if !info.isMultilingual {
             if task == .translate {
                 throw .invalidParameter(

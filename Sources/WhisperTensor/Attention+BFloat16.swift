@@ -1,0 +1,74 @@
+import Dispatch
+
+extension Attention {
+    /// Multi-head self-attention over fused `[Q | K | V]` rows (`rows × 3·width`, heads side by side in each part) with
+    /// bfloat16 products on AMX (see ``ProductPrecision/bfloat16``): queries, keys and values are rounded to bfloat16
+    /// (one contiguous block per head), scores and their softmax computed in `Float` a block of query rows at a time,
+    /// the weights rounded to bfloat16 for the product with the values. Heads are shared between threads. The result
+    /// is written with heads side by side (`rows × width`).
+    public static func selfAttentionBFloat16(
+        queryKeyValue: UnsafePointer<Float>, rows: Int, width: Int, heads: Int, output: UnsafeMutablePointer<Float>
+    ) {
+        let headWidth = width / heads
+        let headSize = rows * headWidth
+        // Per head: queries (scaled by 1/√d), keys, values, each `rows × headWidth`.
+        let operands = UnsafeMutablePointer<UInt16>.allocate(capacity: 3 * heads * headSize)
+        defer { operands.deallocate() }
+        let scale = 1 / Float(headWidth).squareRoot()
+        for row in 0..<rows {
+            let source = queryKeyValue + row * 3 * width
+            for part in 0..<3 {
+                for head in 0..<heads {
+                    BFloat16.convert(
+                        source + part * width + head * headWidth, count: headWidth, scaledBy: part == 0 ? scale : 1,
+                        into: operands + (head * 3 + part) * headSize + row * headWidth)
+                }
+            }
+        }
+        let block = min(rows, queryBlock)
+        struct Block {
+            let scores: BFloat16MatMul
+            let softmax: BFloat16Softmax
+            let values: BFloat16MatMul
+        }
+        func products(_ queries: Int) -> Block? {
+            guard queries > 0 else { return nil }
+            return Block(
+                scores: .shared(
+                    .init(m: queries, n: rows, k: headWidth, a: .init(row: headWidth, column: 1),
+                          b: .init(row: 1, column: headWidth), c: .init(row: rows, column: 1))),
+                softmax: .shared(rows: queries, width: rows),
+                values: .shared(
+                    .init(m: queries, n: headWidth, k: rows, a: .init(row: rows, column: 1),
+                          b: .init(row: headWidth, column: 1), c: .init(row: width, column: 1))))
+        }
+        let (full, last) = (products(block)!, products(rows % block))
+        let groups = min(Matrix.threadCount, heads)
+        nonisolated(unsafe) let (operands_, output_) = (UnsafePointer(operands), output)
+        DispatchQueue.concurrentPerform(iterations: groups) { group in
+            // One block of query rows at a time, so that its scores and weights stay in the core's cache.
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * rows)
+            let weights = UnsafeMutablePointer<UInt16>.allocate(capacity: block * rows)
+            let workspace = OneDNN.Workspace()
+            defer {
+                scores.deallocate()
+                weights.deallocate()
+            }
+            for head in Swift.stride(from: group, to: heads, by: groups) {
+                let (queries, keys, values) = (
+                    operands_ + 3 * head * headSize, operands_ + (3 * head + 1) * headSize, operands_ + (3 * head + 2) * headSize
+                )
+                for first in Swift.stride(from: 0, to: rows, by: block) {
+                    let step = first + block <= rows ? full : last!
+                    step.scores.apply(queries + first * headWidth, keys, into: scores, threads: 1, workspace: workspace)
+                    step.softmax.apply(scores, into: weights, workspace: workspace)
+                    step.values.apply(weights, values, into: output_ + first * width + head * headWidth, threads: 1,
+                                       workspace: workspace)
+                }
+            }
+        }
+    }
+
+    /// Query rows whose scores and weights are computed together (768 KB of scores for 1,500 keys, in the core's L2).
+    static let queryBlock = 128
+}

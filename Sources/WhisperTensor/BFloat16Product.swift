@@ -1,0 +1,233 @@
+internal import CDNNL
+import Synchronization
+
+/// `Y = epilogue(X · Wᵀ + b)` for a fixed row count in bfloat16 on oneDNN's matmul (AMX), with `W` rounded to
+/// bfloat16 and packed into the kernel's layout once.
+final class BFloat16Product: @unchecked Sendable {
+    let rows: Int
+    let inputs: Int
+    let outputs: Int
+    private let primitive: dnnl_primitive_t
+    private let packedWeights: UnsafeMutableRawPointer
+    private let bias: UnsafeMutablePointer<Float>?
+    private var sourceDescriptor: dnnl_memory_desc_t
+    private var weightsDescriptor: dnnl_memory_desc_t
+    private var biasDescriptor: dnnl_memory_desc_t
+    private var destinationDescriptor: dnnl_memory_desc_t
+    private var scratchpadDescriptor: dnnl_memory_desc_t
+
+    /// Prepares the product of `rows` rows by `weight` (`outputs × inputs`, PyTorch's layout, as `Float`).
+    init(weight: UnsafePointer<Float>, bias: [Float], rows: Int, inputs: Int, outputs: Int, epilogue: ProductEpilogue) {
+        self.rows = rows
+        self.inputs = inputs
+        self.outputs = outputs
+        var source = OneDNN.descriptor(rows: rows, columns: inputs, type: dnnl_bf16, rowStride: inputs)
+        var destination = OneDNN.descriptor(rows: rows, columns: outputs, type: dnnl_f32, rowStride: outputs)
+        var biasValues = OneDNN.descriptor(rows: 1, columns: outputs, type: dnnl_f32, rowStride: outputs)
+        (sourceDescriptor, destinationDescriptor, biasDescriptor) = (source, destination, biasValues)
+        var anyWeights = dnnl_memory_desc_t()
+        var weightDims: (Int64, Int64) = (Int64(inputs), Int64(outputs))
+        withUnsafeMutableBytes(of: &weightDims) {
+            OneDNN.check(
+                dnnl_memory_desc_init_by_tag(&anyWeights, 2, $0.baseAddress!.assumingMemoryBound(to: Int64.self), dnnl_bf16, dnnl_format_tag_any),
+                "weights descriptor")
+        }
+        var matmul = dnnl_matmul_desc_t()
+        let hasBias = !bias.isEmpty
+        if hasBias {
+            OneDNN.check(dnnl_matmul_desc_init(&matmul, &source, &anyWeights, &biasValues, &destination), "matmul descriptor")
+        } else {
+            OneDNN.check(dnnl_matmul_desc_init(&matmul, &source, &anyWeights, nil, &destination), "matmul descriptor")
+        }
+        let made = OneDNN.primitive(for: &matmul, "matmul", postOps: epilogue == .none ? nil : { postOps in
+            switch epilogue {
+            case .gelu: OneDNN.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_gelu_erf, 0, 0), "GELU post-op")
+            case .accumulate: OneDNN.check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op")
+            case .none: break
+            }
+        })
+        primitive = made.primitive
+        scratchpadDescriptor = made.scratchpad
+        var packedDescriptor = made.weights
+        weightsDescriptor = packedDescriptor
+
+        // Wᵀ as a K × N bfloat16 matrix in PyTorch's layout (column stride K), reordered into the kernel's layout.
+        let plain = UnsafeMutablePointer<UInt16>.allocate(capacity: inputs * outputs)
+        defer { plain.deallocate() }
+        BFloat16.convert(weight, count: inputs * outputs, into: plain)
+        var plainDescriptor = OneDNN.descriptor(rows: inputs, columns: outputs, type: dnnl_bf16, rowStride: 1, columnStride: inputs)
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: dnnl_memory_desc_get_size(&packedDescriptor), alignment: 64)
+        packedWeights = packed
+        var reorderDescriptor: dnnl_primitive_desc_t?
+        OneDNN.check(
+            dnnl_reorder_primitive_desc_create(&reorderDescriptor, &plainDescriptor, OneDNN.engine, &packedDescriptor, OneDNN.engine, nil),
+            "weights reorder")
+        defer { dnnl_primitive_desc_destroy(reorderDescriptor) }
+        var reorder: dnnl_primitive_t?
+        OneDNN.check(dnnl_primitive_create(&reorder, reorderDescriptor), "weights reorder primitive")
+        defer { dnnl_primitive_destroy(reorder) }
+        withUnsafePointer(to: &plainDescriptor) { from in
+            withUnsafePointer(to: &packedDescriptor) { to in
+                OneDNN.execute(
+                    reorder!, [(whisper_dnnl_arg_from, UnsafeMutableRawPointer(plain), from), (whisper_dnnl_arg_to, packed, to)],
+                    scratchpad: nil, threads: Matrix.threadCount)
+            }
+        }
+        if hasBias {
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: outputs)
+            copy.initialize(from: bias, count: outputs)
+            self.bias = copy
+        } else {
+            self.bias = nil
+        }
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        packedWeights.deallocate()
+        bias?.deallocate()
+    }
+
+    /// Applies the product to `rows` rows of `input` (stride `inputs`), writing (or, with ``ProductEpilogue/accumulate``,
+    /// adding to) `rows` rows of `output` (stride `outputs`), on `threads` threads.
+    func apply(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
+        let source = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * inputs)
+        defer { source.deallocate() }
+        BFloat16.convert(input, count: rows * inputs, into: source)
+        withUnsafePointer(to: &sourceDescriptor) { sourceDescriptor in
+            withUnsafePointer(to: &weightsDescriptor) { weightsDescriptor in
+                withUnsafePointer(to: &biasDescriptor) { biasDescriptor in
+                    withUnsafePointer(to: &destinationDescriptor) { destinationDescriptor in
+                        withUnsafePointer(to: &scratchpadDescriptor) { scratchpadDescriptor in
+                            var arguments = [
+                                (whisper_dnnl_arg_src, UnsafeMutableRawPointer(source), sourceDescriptor),
+                                (whisper_dnnl_arg_weights, packedWeights, weightsDescriptor),
+                                (whisper_dnnl_arg_dst, UnsafeMutableRawPointer(output), destinationDescriptor),
+                            ]
+                            if let bias { arguments.append((whisper_dnnl_arg_bias, UnsafeMutableRawPointer(bias), biasDescriptor)) }
+                            OneDNN.execute(primitive, arguments, scratchpad: scratchpadDescriptor, threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `C = A · B` for bfloat16 operands given at each call (e.g. attention's queries and keys) and a `Float` result, in
+/// fixed shapes and strides, on oneDNN's matmul (AMX).
+final class BFloat16MatMul: @unchecked Sendable {
+    /// The shape and the strides (in elements) of both operands and the result.
+    struct Shape: Hashable {
+        let m, n, k: Int
+        /// Row and column strides of `A` (`m × k`), `B` (`k × n`) and `C` (`m × n`).
+        let a: Strides, b: Strides, c: Strides
+    }
+
+    struct Strides: Hashable {
+        let row, column: Int
+    }
+
+    private let primitive: dnnl_primitive_t
+    private var a: dnnl_memory_desc_t
+    private var b: dnnl_memory_desc_t
+    private var c: dnnl_memory_desc_t
+    private var scratchpad: dnnl_memory_desc_t
+
+    init(_ shape: Shape) {
+        var a = OneDNN.descriptor(rows: shape.m, columns: shape.k, type: dnnl_bf16, rowStride: shape.a.row, columnStride: shape.a.column)
+        var b = OneDNN.descriptor(rows: shape.k, columns: shape.n, type: dnnl_bf16, rowStride: shape.b.row, columnStride: shape.b.column)
+        var c = OneDNN.descriptor(rows: shape.m, columns: shape.n, type: dnnl_f32, rowStride: shape.c.row, columnStride: shape.c.column)
+        var matmul = dnnl_matmul_desc_t()
+        OneDNN.check(dnnl_matmul_desc_init(&matmul, &a, &b, nil, &c), "matmul descriptor")
+        (primitive, scratchpad, _) = OneDNN.primitive(for: &matmul, "matmul")
+        (self.a, self.b, self.c) = (a, b, c)
+    }
+
+    deinit { dnnl_primitive_destroy(primitive) }
+
+    /// Computes `c = a · b` on `threads` threads.
+    func apply(
+        _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>, into c: UnsafeMutablePointer<Float>, threads: Int,
+        workspace: OneDNN.Workspace
+    ) {
+        withUnsafePointer(to: &self.a) { aDescriptor in
+            withUnsafePointer(to: &self.b) { bDescriptor in
+                withUnsafePointer(to: &self.c) { cDescriptor in
+                    withUnsafePointer(to: &scratchpad) { scratchpad in
+                        OneDNN.execute(
+                            primitive,
+                            [
+                                (whisper_dnnl_arg_src, UnsafeMutableRawPointer(mutating: a), aDescriptor),
+                                (whisper_dnnl_arg_weights, UnsafeMutableRawPointer(mutating: b), bDescriptor),
+                                (whisper_dnnl_arg_dst, UnsafeMutableRawPointer(c), cDescriptor),
+                            ],
+                            scratchpad: scratchpad, threads: threads, workspace: workspace)
+                    }
+                }
+            }
+        }
+    }
+
+    private static let cache = Mutex<[Shape: BFloat16MatMul]>([:])
+
+    /// The product for `shape`, made once per process.
+    static func shared(_ shape: Shape) -> BFloat16MatMul {
+        cache.withLock { cache in
+            if let product = cache[shape] { return product }
+            let product = BFloat16MatMul(shape)
+            cache[shape] = product
+            return product
+        }
+    }
+}
+
+/// Softmax over each row of a `rows × width` `Float` matrix, written as bfloat16, on oneDNN's AVX-512 kernel.
+final class BFloat16Softmax: @unchecked Sendable {
+    private let primitive: dnnl_primitive_t
+    private var source: dnnl_memory_desc_t
+    private var destination: dnnl_memory_desc_t
+    private var scratchpad: dnnl_memory_desc_t
+
+    init(rows: Int, width: Int) {
+        var source = OneDNN.descriptor(rows: rows, columns: width, type: dnnl_f32, rowStride: width)
+        var destination = OneDNN.descriptor(rows: rows, columns: width, type: dnnl_bf16, rowStride: width)
+        var softmax = dnnl_softmax_v2_desc_t()
+        OneDNN.check(
+            dnnl_softmax_v2_forward_desc_init(&softmax, dnnl_forward_inference, dnnl_softmax_accurate, &source, &destination, 1),
+            "softmax descriptor")
+        (primitive, scratchpad, _) = OneDNN.primitive(for: &softmax, "softmax")
+        (self.source, self.destination) = (source, destination)
+    }
+
+    deinit { dnnl_primitive_destroy(primitive) }
+
+    /// Writes the softmax of each row of `values` to `weights`, on the calling thread.
+    func apply(_ values: UnsafePointer<Float>, into weights: UnsafeMutablePointer<UInt16>, workspace: OneDNN.Workspace) {
+        withUnsafePointer(to: &source) { source in
+            withUnsafePointer(to: &destination) { destination in
+                withUnsafePointer(to: &scratchpad) { scratchpad in
+                    OneDNN.execute(
+                        primitive,
+                        [
+                            (whisper_dnnl_arg_src, UnsafeMutableRawPointer(mutating: values), source),
+                            (whisper_dnnl_arg_dst, UnsafeMutableRawPointer(weights), destination),
+                        ],
+                        scratchpad: scratchpad, threads: 1, workspace: workspace)
+                }
+            }
+        }
+    }
+
+    private static let cache = Mutex<[[Int]: BFloat16Softmax]>([:])
+
+    /// The softmax for `rows × width`, made once per process.
+    static func shared(rows: Int, width: Int) -> BFloat16Softmax {
+        cache.withLock { cache in
+            if let softmax = cache[[rows, width]] { return softmax }
+            let softmax = BFloat16Softmax(rows: rows, width: width)
+            cache[[rows, width]] = softmax
+            return softmax
+        }
+    }
+}
