@@ -2,6 +2,7 @@
 """Server-side speed figures for issue 8, against a built whisper-server (standard library only).
 
   tools/bench_server.py [--binary .build/release/whisper-server] [--clip-seconds 30] [--concurrency 4,8] [--workers 8]
+                        [--encoder-precision float32|bfloat16]
 
 Prints, each measured on a fresh server with tiny.en preloaded:
   - model load time (from /v1/models after --preload) and idle RSS with the model loaded;
@@ -11,7 +12,7 @@ Prints, each measured on a fresh server with tiny.en preloaded:
     (determinism), or the run fails;
   - lone-request latency with the configured workers vs `--workers 1` (requests fully serialised, as before batching);
   - the floor for max(concurrency) concurrent requests: their encoder windows at the machine's sgemm throughput
-    plus the decoder steps at the GEMV kernel's bandwidth (weights read once per batched step), from
+    (bfloat16: at their measured speed) plus the decoder steps at the GEMV kernel's bandwidth (weights read once per batched step), from
     `whisper-server bench`, and how close the measured throughput comes to it;
   - memory per concurrent request: (peak RSS at max(concurrency) clients - idle RSS) / max(concurrency);
   - slowdown of a lone request while another process keeps one core busy (`yes > /dev/null`).
@@ -42,17 +43,17 @@ def transcribe(port, audio, name):
     return json.loads(response.body)["text"], elapsed
 
 
-def serve(binary, log, workers, queue_size):
+def serve(binary, log, workers, queue_size, precision):
     started = time.monotonic()
     process, port = common.start_server(binary, os.path.join(ROOT, "models"), log, "--preload", "--workers", str(workers),
-                                        "--queue-size", str(queue_size), ready=True)
+                                        "--queue-size", str(queue_size), "--encoder-precision", precision, ready=True)
     return process, port, time.monotonic() - started
 
 
-def engine_figures(binary, clip):
+def engine_figures(binary, clip, precision):
     """`whisper-server bench --json` on the clip (second run: warm), all cores."""
     output = subprocess.run([binary, "bench", "--json", "--models-dir", os.path.join(ROOT, "models"), "--model", "tiny.en",
-                             "--runs", "2", clip], check=True, capture_output=True, text=True).stdout
+                             "--runs", "2", "--encoder-precision", precision, clip], check=True, capture_output=True, text=True).stdout
     report = json.loads(output)
     return report, report["files"][-1]
 
@@ -63,6 +64,7 @@ def main():
     parser.add_argument("--clip-seconds", type=float, default=30.0)
     parser.add_argument("--concurrency", default="4,8")
     parser.add_argument("--workers", type=int, default=8, help="the server's --workers (default: the server's default, 8)")
+    parser.add_argument("--encoder-precision", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--lone-runs", type=int, default=3, help="lone requests timed per configuration (median)")
     args = parser.parse_args()
     levels = [int(n) for n in args.concurrency.split(",")]
@@ -73,10 +75,10 @@ def main():
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", os.path.join(ROOT, "Tests", "Fixtures", "speech", "long-form.flac"),
                     "-t", str(args.clip_seconds), "-ar", "16000", "-ac", "1", clip], check=True)
     audio = open(clip, "rb").read()
-    report, engine = engine_figures(args.binary, clip)
+    report, engine = engine_figures(args.binary, clip, args.encoder_precision)
 
     rows = []
-    process, port, ready_seconds = serve(args.binary, os.path.join(work, "server.log"), args.workers, most * 2)
+    process, port, ready_seconds = serve(args.binary, os.path.join(work, "server.log"), args.workers, most * 2, args.encoder_precision)
     try:
         time.sleep(1)
         idle_rss = common.rss_mb(process.pid)
@@ -119,7 +121,7 @@ def main():
     finally:
         common.stop(process)
 
-    process, port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2)
+    process, port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2, args.encoder_precision)
     try:
         transcribe(port, audio, "clip.wav")
         old_lone = statistics.median(transcribe(port, audio, "clip.wav")[1] for _ in range(args.lone_runs))
@@ -138,6 +140,8 @@ def main():
 
     windows = engine["encoded_windows"]
     encoder_gemm = windows * report["encoder_gflop_per_window"] / report["sgemm_gflops"]
+    if report.get("encoder_precision") == "bfloat16":
+        encoder_gemm = windows * engine["encoder_ms_per_window"] / 1000  # no sgemm bound: its measured speed
     bandwidth = report["gemv_gb_per_second"] * 1e9
     steps = engine["decoder_steps"]
     weights_floor = steps * report["decoder_step_bytes"] / bandwidth

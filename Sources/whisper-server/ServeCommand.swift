@@ -151,7 +151,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         JSONLogHandler.bootstrap(configuration.observability)
-        let dependencies = ServerDependencies.bootstrappingMetrics()
+        var dependencies = ServerDependencies.bootstrappingMetrics()
+        dependencies.modelLoader = WhisperModelLoader(encoderPrecision: configuration.inference.encoderPrecision)
         var logger = Logger(label: "whisper-server")
         logger.logLevel = configuration.observability.logLevel
         do {

@@ -77,11 +77,14 @@ struct ServerLiveModelTests {
         }
     }
 
-    /// A server whose encoder runs in bfloat16 (AMX where the CPU has it) still transcribes real speech correctly.
+    /// A server whose encoder runs in bfloat16 (AMX where the CPU has it; prepared when the model loads, as `serve`
+    /// does) still transcribes real speech correctly.
     @Test func bfloat16EncoderTranscribesRealSpeech() async throws {
         var configuration = self.configuration
         configuration.inference.encoderPrecision = .bfloat16
-        let app = try buildApplication(configuration: configuration, logger: ServerTest.logger)
+        let app = try buildApplication(
+            configuration: configuration, dependencies: ServerDependencies(modelLoader: WhisperModelLoader(encoderPrecision: .bfloat16)),
+            logger: ServerTest.logger)
         let audio = try #require(ServerTest.fixture("hello-world.wav"))
         try await app.test(.live) { client in
             var texts: [String] = []

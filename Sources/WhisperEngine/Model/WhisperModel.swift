@@ -49,6 +49,14 @@ public final class WhisperModel: Sendable {
         return model
     }
 
+    /// Prepares the encoder's products in `precision` (bfloat16: weights packed for AMX, kernels compiled) by encoding a
+    /// window of silence, so that the first transcription does not pay for it. Nothing to do for float32.
+    public func prepareEncoder(precision: ProductPrecision) {
+        guard precision.available == .bfloat16 else { return }
+        let features = [Float](repeating: 0, count: LogMelSpectrogram.windowFrames * info.melBins)
+        _ = try? gate.exclusive(isCancelled: { false }) { Encoder(weights: weights, precision: precision).encode(features) }
+    }
+
     /// Threads the matrix products use (OpenBLAS's pool and the decoder's split products), for the whole process.
     /// Concurrent transcriptions take turns on the cores (an encoder window or prompt at a time, decoder steps
     /// batched together), so this is normally every core.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import WhisperEngine
+import WhisperTensor
 
 /// What the server needs from a loaded model: its capabilities and a blocking, cancellable transcription.
 ///
@@ -68,9 +69,18 @@ public protocol SpeechModelLoading: Sendable {
 
 /// Loads models with the native Whisper engine.
 public struct WhisperModelLoader: SpeechModelLoading {
-    public init() {}
+    /// The server's encoder precision: a bfloat16 encoder is prepared (weights packed, kernels compiled) at load,
+    /// rather than during the first request.
+    public let encoderPrecision: ProductPrecision
+
+    /// A loader for models whose encoder runs in `encoderPrecision`.
+    public init(encoderPrecision: ProductPrecision = .float32) {
+        self.encoderPrecision = encoderPrecision
+    }
 
     public func load(directory: URL, logger: Logger) throws(ModelLoadingError) -> any SpeechModel {
-        try WhisperModel.load(directory: directory, logger: logger)
+        let model = try WhisperModel.load(directory: directory, logger: logger)
+        model.prepareEncoder(precision: encoderPrecision)
+        return model
     }
 }
