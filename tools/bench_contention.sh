@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # Slowdown under contention: one file transcribed by our engine and by faster-whisper (float32 and int8), alone and
 # with one busy process (`yes > /dev/null`) on the machine. A fair share of 2 cores with one intruder is 1.5×.
-# Usage: tools/bench_contention.sh [--threads N] FILE
+# Usage: tools/bench_contention.sh [--threads N] [--encoder-precision float32|bfloat16] FILE
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 THREADS=2
+PRECISION=float32
 while [[ $# -gt 1 ]]; do
     case "$1" in
         --threads) THREADS="$2"; shift 2 ;;
-        *) echo "usage: tools/bench_contention.sh [--threads N] FILE" >&2; exit 2 ;;
+        --encoder-precision) PRECISION="$2"; shift 2 ;;
+        *) echo "usage: tools/bench_contention.sh [--threads N] [--encoder-precision P] FILE" >&2; exit 2 ;;
     esac
 done
-[[ $# -eq 1 ]] || { echo "usage: tools/bench_contention.sh [--threads N] FILE" >&2; exit 2; }
+[[ $# -eq 1 ]] || { echo "usage: tools/bench_contention.sh [--threads N] [--encoder-precision P] FILE" >&2; exit 2; }
 FILE="$1"
 BIN="${WHISPER_SERVER_BIN:-$ROOT/.build/release/whisper-server}"
 [[ -x "$BIN" ]] || { echo "bench: $BIN not found (swift build -c release --product whisper-server)" >&2; exit 1; }
 "$ROOT/tools/setup_venv.sh"
 
-ours() { OPENBLAS_NUM_THREADS="$THREADS" "$BIN" bench "$FILE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"][0]["wall_seconds"])'; }
+ours() { OPENBLAS_NUM_THREADS="$THREADS" "$BIN" bench "$FILE" --encoder-precision "$PRECISION" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"][0]["wall_seconds"])'; }
 peer() {
     "$ROOT/tools/.venv/bin/python" "$ROOT/tools/bench_peer.py" "$FILE" --beam-size 1 --threads "$THREADS" \
         --compute-types "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"][0]["wall_seconds"])'

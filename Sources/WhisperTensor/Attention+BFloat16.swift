@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 extension Attention {
     /// Multi-head self-attention over fused `[Q | K | V]` rows (`rows × 3·width`, heads side by side in each part) with
@@ -43,32 +44,43 @@ extension Attention {
                           b: .init(row: headWidth, column: 1), c: .init(row: width, column: 1))))
         }
         let (full, last) = (products(block)!, products(rows % block))
-        let groups = min(Matrix.threadCount, heads)
+        // Heads go to whichever thread is free (a busy core takes fewer), each borrowing one of the scratch sets.
+        let scratch = Mutex((0..<min(Matrix.threadCount, heads)).map { _ in AttentionScratch(capacity: block * rows) })
         nonisolated(unsafe) let (operands_, output_) = (UnsafePointer(operands), output)
-        DispatchQueue.concurrentPerform(iterations: groups) { group in
+        DispatchQueue.concurrentPerform(iterations: heads) { head in
+            let own = scratch.withLock { $0.removeLast() }
+            defer { scratch.withLock { $0.append(own) } }
+            let (queries, keys, values) = (
+                operands_ + 3 * head * headSize, operands_ + (3 * head + 1) * headSize, operands_ + (3 * head + 2) * headSize
+            )
             // One block of query rows at a time, so that its scores and weights stay in the core's cache.
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * rows)
-            let weights = UnsafeMutablePointer<UInt16>.allocate(capacity: block * rows)
-            let workspace = OneDNN.Workspace()
-            defer {
-                scores.deallocate()
-                weights.deallocate()
-            }
-            for head in Swift.stride(from: group, to: heads, by: groups) {
-                let (queries, keys, values) = (
-                    operands_ + 3 * head * headSize, operands_ + (3 * head + 1) * headSize, operands_ + (3 * head + 2) * headSize
-                )
-                for first in Swift.stride(from: 0, to: rows, by: block) {
-                    let step = first + block <= rows ? full : last!
-                    step.scores.apply(queries + first * headWidth, keys, into: scores, threads: 1, workspace: workspace)
-                    step.softmax.apply(scores, into: weights, workspace: workspace)
-                    step.values.apply(weights, values, into: output_ + first * width + head * headWidth, threads: 1,
-                                       workspace: workspace)
-                }
+            for first in Swift.stride(from: 0, to: rows, by: block) {
+                let step = first + block <= rows ? full : last!
+                step.scores.apply(queries + first * headWidth, keys, into: own.scores, threads: 1, workspace: own.workspace)
+                step.softmax.apply(own.scores, into: own.weights, workspace: own.workspace)
+                step.values.apply(
+                    own.weights, values, into: output_ + first * width + head * headWidth, threads: 1, workspace: own.workspace)
             }
         }
     }
 
     /// Query rows whose scores and weights are computed together (768 KB of scores for 1,500 keys, in the core's L2).
     static let queryBlock = 128
+}
+
+/// One thread's buffers for a block of attention: `Float` scores, bfloat16 weights, a oneDNN stream and scratchpad.
+private final class AttentionScratch: @unchecked Sendable {
+    let scores: UnsafeMutablePointer<Float>
+    let weights: UnsafeMutablePointer<UInt16>
+    let workspace = OneDNN.Workspace()
+
+    init(capacity: Int) {
+        scores = .allocate(capacity: capacity)
+        weights = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        scores.deallocate()
+        weights.deallocate()
+    }
 }
