@@ -4,9 +4,9 @@ import Dispatch
 public enum Attention {
     /// Where the rows of one operand live: `rows` rows `stride` floats apart; head `h` starts `h · headStride` floats
     /// after head 0 (heads side by side in each row when `headStride` is the head width, or one block per head).
-    public struct Operand {
+    public struct Operand<Element: WidenableScalar> {
         /// First value of row 0, head 0.
-        public let base: UnsafePointer<Float>
+        public let base: UnsafePointer<Element>
         /// Row count.
         public let rows: Int
         /// Distance between rows, in floats.
@@ -15,14 +15,14 @@ public enum Attention {
         public let headStride: Int?
 
         /// Describes an operand.
-        public init(base: UnsafePointer<Float>, rows: Int, stride: Int, headStride: Int? = nil) {
+        public init(base: UnsafePointer<Element>, rows: Int, stride: Int, headStride: Int? = nil) {
             self.base = base
             self.rows = rows
             self.stride = stride
             self.headStride = headStride
         }
 
-        func head(_ index: Int, width: Int) -> UnsafePointer<Float> {
+        func head(_ index: Int, width: Int) -> UnsafePointer<Element> {
             base + index * (headStride ?? width)
         }
     }
@@ -32,8 +32,11 @@ public enum Attention {
     ///   - causalOffset: when set, query row `i` sees key rows `0 ... causalOffset + i` only.
     ///   - scores: scratch space of at least `query.rows × keys.rows` floats.
     ///   - onWeights: called per head with the attention weights (`query.rows × keys.rows`), e.g. for alignment.
-    public static func multiHead(
-        query: Operand, keys: Operand, values: Operand,
+    // Called from other modules: specialised here for both element types, so the kernels below are not run generically.
+    @_specialize(exported: true, where KeyValue == Float)
+    @_specialize(exported: true, where KeyValue == Float16)
+    public static func multiHead<KeyValue: WidenableScalar>(
+        query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>,
         output: UnsafeMutablePointer<Float>, outputStride: Int,
         heads: Int, headWidth: Int, causalOffset: Int? = nil,
         scores: UnsafeMutablePointer<Float>,
@@ -95,16 +98,19 @@ public enum Attention {
     }
 
     /// One head for many query rows through `sgemm` on `threads` threads (``Matrix/threadCount`` when `nil`);
-    /// `scores` holds the `query.rows × keys.rows` weights afterwards.
-    static func manyQueries(
-        query: Operand, keys: Operand, values: Operand, head: Int, headWidth: Int, scale: Float, causalOffset: Int?,
-        output: UnsafeMutablePointer<Float>, outputStride: Int, scores: UnsafeMutablePointer<Float>, threads: Int?
+    /// `scores` holds the `query.rows × keys.rows` weights afterwards. Half-precision keys and values are widened
+    /// first (one head's block).
+    static func manyQueries<KeyValue: WidenableScalar>(
+        query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>, head: Int, headWidth: Int,
+        scale: Float, causalOffset: Int?, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        scores: UnsafeMutablePointer<Float>, threads: Int?
     ) {
         let (queries, keyCount) = (query.rows, keys.rows)
-        Matrix.gemm(
-            query.head(head, width: headWidth), keys.head(head, width: headWidth), scores, m: queries, n: keyCount,
-            k: headWidth, transposeB: true, lda: query.stride, ldb: keys.stride, ldc: keyCount, alpha: scale, beta: 0,
-            threads: threads)
+        withSinglePrecision(keys, head: head, headWidth: headWidth) { k, keyStride in
+            Matrix.gemm(
+                query.head(head, width: headWidth), k, scores, m: queries, n: keyCount, k: headWidth, transposeB: true,
+                lda: query.stride, ldb: keyStride, ldc: keyCount, alpha: scale, beta: 0, threads: threads)
+        }
         if let causalOffset {
             for i in 0..<queries {
                 let firstHidden = causalOffset + i + 1
@@ -114,9 +120,38 @@ public enum Attention {
             }
         }
         Activations.softmax(scores, rows: queries, width: keyCount)
-        Matrix.gemm(
-            scores, values.head(head, width: headWidth), output, m: queries, n: headWidth, k: keyCount, transposeB: false,
-            lda: keyCount, ldb: values.stride, ldc: outputStride, alpha: 1, beta: 0, threads: threads)
+        withSinglePrecision(values, head: head, headWidth: headWidth) { v, valueStride in
+            Matrix.gemm(
+                scores, v, output, m: queries, n: headWidth, k: keyCount, transposeB: false,
+                lda: keyCount, ldb: valueStride, ldc: outputStride, alpha: 1, beta: 0, threads: threads)
+        }
+    }
+
+    /// Calls `body` with one head of `operand` as `Float` rows and their stride: in place for `Float`, widened into a
+    /// temporary `rows × headWidth` block otherwise.
+    static func withSinglePrecision<Element: WidenableScalar>(
+        _ operand: Operand<Element>, head: Int, headWidth: Int, _ body: (UnsafePointer<Float>, Int) -> Void
+    ) {
+        let source = operand.head(head, width: headWidth)
+        if Element.self == Float.self {
+            return body(UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), operand.stride)
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: operand.rows * headWidth) { block in
+            let target = block.baseAddress!
+            for t in 0..<operand.rows {
+                let (row, out) = (source + t * operand.stride, target + t * headWidth)
+                var j = 0
+                while j + laneCount <= headWidth {
+                    out.store(Element.lanes(row, at: j), at: j)
+                    j += laneCount
+                }
+                while j < headWidth {
+                    out[j] = Element.widen(row[j])
+                    j += 1
+                }
+            }
+            body(target, headWidth)
+        }
     }
 
     /// Score elements (heads × queries × keys) from which a few-query product is split between threads.
@@ -124,9 +159,10 @@ public enum Attention {
 
     /// One head for a few query rows, each row's scores at `scores + i · scoreStride` (a stride of 0 reuses one row).
     @inline(__always)
-    static func fewQueries(
-        query: Operand, keys: Operand, values: Operand, head: Int, headWidth: Int, scale: Float, causalOffset: Int?,
-        output: UnsafeMutablePointer<Float>, outputStride: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int
+    static func fewQueries<KeyValue: WidenableScalar>(
+        query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>, head: Int, headWidth: Int,
+        scale: Float, causalOffset: Int?, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        scores: UnsafeMutablePointer<Float>, scoreStride: Int
     ) {
         let keyCount = keys.rows
         let q = query.head(head, width: headWidth)
@@ -136,18 +172,37 @@ public enum Attention {
             let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
             let row = scores + i * scoreStride
             let (queryRow, outputRow) = (q + i * query.stride, output + i * outputStride)
-            for t in 0..<visible { row[t] = VectorMath.dot(queryRow, k + t * keys.stride, count: headWidth) * scale }
+            for t in 0..<visible { row[t] = dot(queryRow, k + t * keys.stride, count: headWidth) * scale }
             Activations.softmax(row, rows: 1, width: visible)
             if visible < keyCount { (row + visible).update(repeating: 0, count: keyCount - visible) }
             weightedSum(row, values: v, stride: values.stride, count: visible, width: headWidth, into: outputRow)
         }
     }
 
+    /// `Σ query[j] · key[j]` over `count` values, keys widened in registers; two accumulators of sixteen values.
+    @inline(__always)
+    static func dot<KeyValue: WidenableScalar>(_ query: UnsafePointer<Float>, _ key: UnsafePointer<KeyValue>, count: Int) -> Float {
+        var s0 = Lanes()
+        var s1 = Lanes()
+        var j = 0
+        while j + 2 * laneCount <= count {
+            s0 = s0.addingProduct(query.lanes(at: j), KeyValue.lanes(key, at: j))
+            s1 = s1.addingProduct(query.lanes(at: j + laneCount), KeyValue.lanes(key, at: j + laneCount))
+            j += 2 * laneCount
+        }
+        var total = (s0 + s1).sum()
+        while j < count {
+            total += query[j] * KeyValue.widen(key[j])
+            j += 1
+        }
+        return total
+    }
+
     /// `output = Σₜ weights[t] · values[t]` over `count` rows of `width` values: sixteen columns at a time over all
     /// rows (one head's values stay in cache), two rows per step for independent accumulators.
     @inline(__always)
-    static func weightedSum(
-        _ weights: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int, width: Int,
+    static func weightedSum<KeyValue: WidenableScalar>(
+        _ weights: UnsafePointer<Float>, values: UnsafePointer<KeyValue>, stride: Int, count: Int, width: Int,
         into output: UnsafeMutablePointer<Float>
     ) {
         var column = 0
@@ -157,16 +212,16 @@ public enum Attention {
             while t + 1 < count {
                 let (v, u) = (values + t * stride + column, values + (t + 1) * stride + column)
                 let (w, x) = (Lanes(repeating: weights[t]), Lanes(repeating: weights[t + 1]))
-                a0 = a0.addingProduct(w, v.lanes(at: 0))
-                a1 = a1.addingProduct(w, v.lanes(at: laneCount))
-                b0 = b0.addingProduct(x, u.lanes(at: 0))
-                b1 = b1.addingProduct(x, u.lanes(at: laneCount))
+                a0 = a0.addingProduct(w, KeyValue.lanes(v, at: 0))
+                a1 = a1.addingProduct(w, KeyValue.lanes(v, at: laneCount))
+                b0 = b0.addingProduct(x, KeyValue.lanes(u, at: 0))
+                b1 = b1.addingProduct(x, KeyValue.lanes(u, at: laneCount))
                 t += 2
             }
             if t < count {
                 let v = values + t * stride + column
-                a0 = a0.addingProduct(Lanes(repeating: weights[t]), v.lanes(at: 0))
-                a1 = a1.addingProduct(Lanes(repeating: weights[t]), v.lanes(at: laneCount))
+                a0 = a0.addingProduct(Lanes(repeating: weights[t]), KeyValue.lanes(v, at: 0))
+                a1 = a1.addingProduct(Lanes(repeating: weights[t]), KeyValue.lanes(v, at: laneCount))
             }
             output.store(a0 + b0, at: column)
             output.store(a1 + b1, at: column + laneCount)
@@ -174,7 +229,7 @@ public enum Attention {
         }
         for c in column..<width {
             var sum: Float = 0
-            for t in 0..<count { sum += weights[t] * values[t * stride + c] }
+            for t in 0..<count { sum += weights[t] * KeyValue.widen(values[t * stride + c]) }
             output[c] = sum
         }
     }

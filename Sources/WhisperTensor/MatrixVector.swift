@@ -52,6 +52,24 @@ public enum MatrixVector {
         }
     }
 
+    /// Rounds `count` values to the nearest half-precision values (eight per `vcvtps2ph`).
+    public static func narrow(_ values: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float16>) {
+        var j = 0
+        while j + laneCount <= count {
+            let v = values.lanes(at: j)
+            UnsafeMutableRawPointer(output + j).storeBytes(
+                of: SIMD8<Float16>(
+                    Float16(v[0]), Float16(v[1]), Float16(v[2]), Float16(v[3]), Float16(v[4]), Float16(v[5]),
+                    Float16(v[6]), Float16(v[7])),
+                as: SIMD8<Float16>.self)
+            j += laneCount
+        }
+        while j < count {
+            output[j] = Float16(values[j])
+            j += 1
+        }
+    }
+
     /// Widens `count` half-precision values into `output`.
     public static func widen(_ values: UnsafePointer<Float16>, count: Int, into output: UnsafeMutablePointer<Float>) {
         widen(halfPrecisionBytes: UnsafeRawPointer(values), count: count, into: output)

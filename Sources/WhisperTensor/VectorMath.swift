@@ -121,23 +121,4 @@ enum VectorMath {
             j += 1
         }
     }
-
-    /// `Σ a[j] · b[j]` over `count` values.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var s0 = Lanes()
-        var s1 = Lanes()
-        var j = 0
-        while j + 2 * laneCount <= count {
-            s0 = s0.addingProduct(a.lanes(at: j), b.lanes(at: j))
-            s1 = s1.addingProduct(a.lanes(at: j + laneCount), b.lanes(at: j + laneCount))
-            j += 2 * laneCount
-        }
-        var total = (s0 + s1).sum()
-        while j < count {
-            total += a[j] * b[j]
-            j += 1
-        }
-        return total
-    }
 }

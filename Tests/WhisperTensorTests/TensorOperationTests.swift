@@ -224,12 +224,29 @@ import Testing
             reportWeights: false, heads: 6)
     }
 
+    /// Half-precision keys and values (the decoder's cross-attention memory), few queries and many, with and without
+    /// the weights callback, against the definition over the same half-precision values.
+    @Test(arguments: [(1, 1500, true), (5, 1500, false), (5, 40, true), (20, 30, true), (40, 40, false)] as [(Int, Int, Bool)])
+    mutating func halfPrecisionKeysAndValuesMatchNaive(queries: Int, keyCount: Int, reportWeights: Bool) {
+        let threads = Matrix.threadCount
+        defer { Matrix.threadCount = threads }
+        Matrix.threadCount = 2
+        checkAttention(
+            queries: queries, keyCount: keyCount, causalOffset: nil, headWidth: 64, blocked: true,
+            reportWeights: reportWeights, heads: 6, halfKeysAndValues: true)
+    }
+
     mutating func checkAttention(
         queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int, blocked: Bool, reportWeights: Bool = true,
-        heads: Int = 2
+        heads: Int = 2, halfKeysAndValues: Bool = false
     ) {
         let width = heads * headWidth
-        let q = values(queries * width), k = values(keyCount * width), v = values(keyCount * width)
+        let q = values(queries * width)
+        var k = values(keyCount * width), v = values(keyCount * width)
+        if halfKeysAndValues {
+            k = k.map { Float(Float16($0)) }
+            v = v.map { Float(Float16($0)) }
+        }
         // The same keys and values rearranged into one `keyCount × headWidth` block per head.
         func perHead(_ m: [Float]) -> [Float] {
             var blocks: [Float] = []
@@ -246,20 +263,27 @@ import Testing
         var output = [Float](repeating: 0, count: queries * width)
         var scores = [Float](repeating: 0, count: queries * keyCount)
         var reported: [[Float]] = []
-        q.withUnsafeBufferPointer { qp in
-            keyData.withUnsafeBufferPointer { kp in
-                valueData.withUnsafeBufferPointer { vp in
-                    Attention.multiHead(
-                        query: .init(base: qp.baseAddress!, rows: queries, stride: width),
-                        keys: .init(base: kp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
-                        values: .init(base: vp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
-                        output: &output, outputStride: width, heads: heads, headWidth: headWidth, causalOffset: causalOffset,
-                        scores: &scores,
-                        onWeights: reportWeights
-                            ? { _, weights in reported.append(Array(UnsafeBufferPointer(start: weights, count: queries * keyCount))) }
-                            : nil)
+        func attend<Element: WidenableScalar>(_ keyData: [Element], _ valueData: [Element]) {
+            q.withUnsafeBufferPointer { qp in
+                keyData.withUnsafeBufferPointer { kp in
+                    valueData.withUnsafeBufferPointer { vp in
+                        Attention.multiHead(
+                            query: .init(base: qp.baseAddress!, rows: queries, stride: width),
+                            keys: .init(base: kp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
+                            values: .init(base: vp.baseAddress!, rows: keyCount, stride: rowStride, headStride: headStride),
+                            output: &output, outputStride: width, heads: heads, headWidth: headWidth,
+                            causalOffset: causalOffset, scores: &scores,
+                            onWeights: reportWeights
+                                ? { _, weights in reported.append(Array(UnsafeBufferPointer(start: weights, count: queries * keyCount))) }
+                                : nil)
+                    }
                 }
             }
+        }
+        if halfKeysAndValues {
+            attend(keyData.map { Float16($0) }, valueData.map { Float16($0) })
+        } else {
+            attend(keyData, valueData)
         }
         #expect(reported.count == (reportWeights ? heads : 0))
         for h in 0..<heads {

@@ -49,6 +49,6 @@ public struct ModelInfo: Sendable, Equatable {
         self.fileBytes = fileBytes
         memoryBytes = weights.memoryBytes
         decoderStepBytes = weights.decoderStepBytes
-        crossAttentionBytesPerWindow = hyper.decoderLayers * hyper.audioPositions * 2 * hyper.width * MemoryLayout<Float>.size
+        crossAttentionBytesPerWindow = hyper.decoderLayers * hyper.audioPositions * 2 * hyper.width * MemoryLayout<Float16>.size
     }
 }
