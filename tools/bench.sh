@@ -5,7 +5,8 @@
 #   peer: tools/bench_peer.py FILE... --json                  (tools/.venv, made by tools/setup_venv.sh)
 # Speeds are audio seconds / wall seconds (× real time); "ours/fw" > 1 means we are faster. Where FILE has a
 # FILE-without-extension.txt beside it (the fixtures' source texts), the word error rate of each transcript is shown.
-# Usage: tools/bench.sh [--beam-size N] [--threads N] [--encoder-precision float32|bfloat16] [--json] FILE...
+# Usage: tools/bench.sh [--beam-size N] [--threads N] [--encoder-precision float32|bfloat16]
+#                       [--decoder-weights checkpoint|int8] [--json] FILE...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,14 +14,16 @@ BEAM=1
 THREADS=2
 JSON=0
 PRECISION=float32
+DECODER=checkpoint
 FILES=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --beam-size) BEAM="$2"; shift 2 ;;
         --threads) THREADS="$2"; shift 2 ;;
         --encoder-precision) PRECISION="$2"; shift 2 ;;
+        --decoder-weights) DECODER="$2"; shift 2 ;;
         --json) JSON=1; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) FILES+=("$1"); shift ;;
     esac
 done
@@ -32,9 +35,9 @@ BIN="${WHISPER_SERVER_BIN:-$ROOT/.build/release/whisper-server}"
 
 echo "{}" > "$WORK/ours.json"
 if [[ -x "$BIN" ]]; then
-    echo "bench: ours: $BIN bench (beam $BEAM, encoder $PRECISION, OPENBLAS_NUM_THREADS=$THREADS)" >&2
+    echo "bench: ours: $BIN bench (beam $BEAM, encoder $PRECISION, decoder $DECODER, OPENBLAS_NUM_THREADS=$THREADS)" >&2
     if ! (cd "$ROOT" && OPENBLAS_NUM_THREADS="$THREADS" "$BIN" bench "${FILES[@]}" --beam-size "$BEAM" \
-        --encoder-precision "$PRECISION" --json) > "$WORK/ours.json"; then
+        --encoder-precision "$PRECISION" --decoder-weights "$DECODER" --json) > "$WORK/ours.json"; then
         echo "bench: our bench failed; showing faster-whisper only" >&2
         echo "{}" > "$WORK/ours.json"
     fi
@@ -54,7 +57,7 @@ from wer import wer
 
 report = json.load(open(sys.argv[1]))
 ours = report.get("files", [])
-precision = report.get("encoder_precision", "float32")
+precision = report.get("encoder_precision", "float32") + " encoder, " + report.get("decoder_weights", "checkpoint") + " decoder"
 peer = json.load(open(sys.argv[2]))
 as_json = sys.argv[3] == "1"
 
@@ -100,7 +103,7 @@ def cell(x, fmt):
     return format(x, fmt) if x is not None else "-".rjust(len(format(0, fmt)))
 
 
-print(f"× real time (audio/wall) and peak RSS MB; ours with a {precision} encoder; {peer['tool']}, beam {peer['beam_size']}, "
+print(f"× real time (audio/wall) and peak RSS MB; ours with a {precision}; {peer['tool']}, beam {peer['beam_size']}, "
       f"{peer['threads']} threads; WER against the source text where there is one")
 print(f"{'file':26s} {'audio s':>8s} | {'ours':>7s} {'RSS':>5s} {'enc ms':>7s} {'ms/tok':>7s} | {'fw int8':>7s} {'RSS':>5s} | "
       f"{'fw f32':>7s} {'RSS':>5s} | {'ours/int8':>9s} {'ours/f32':>9s} | {'WER ours':>8s} {'int8':>6s} {'f32':>6s}")

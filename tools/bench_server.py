@@ -2,7 +2,7 @@
 """Server-side speed figures for issue 8, against a built whisper-server (standard library only).
 
   tools/bench_server.py [--binary .build/release/whisper-server] [--clip-seconds 30] [--concurrency 4,8] [--workers 8]
-                        [--encoder-precision float32|bfloat16]
+                        [--encoder-precision float32|bfloat16] [--decoder-weights checkpoint|int8]
 
 Prints, each measured on a fresh server with tiny.en preloaded:
   - model load time (from /v1/models after --preload) and idle RSS with the model loaded;
@@ -43,17 +43,18 @@ def transcribe(port, audio, name):
     return json.loads(response.body)["text"], elapsed
 
 
-def serve(binary, log, workers, queue_size, precision):
+def serve(binary, log, workers, queue_size, precision, decoder):
     started = time.monotonic()
     process, port = common.start_server(binary, os.path.join(ROOT, "models"), log, "--preload", "--workers", str(workers),
-                                        "--queue-size", str(queue_size), "--encoder-precision", precision, ready=True)
+                                        "--queue-size", str(queue_size), "--encoder-precision", precision,
+                                        "--decoder-weights", decoder, ready=True)
     return process, port, time.monotonic() - started
 
 
-def engine_figures(binary, clip, precision):
+def engine_figures(binary, clip, precision, decoder):
     """`whisper-server bench --json` on the clip (second run: warm), all cores."""
     output = subprocess.run([binary, "bench", "--json", "--models-dir", os.path.join(ROOT, "models"), "--model", "tiny.en",
-                             "--runs", "2", "--encoder-precision", precision, clip], check=True, capture_output=True, text=True).stdout
+                             "--runs", "2", "--encoder-precision", precision, "--decoder-weights", decoder, clip], check=True, capture_output=True, text=True).stdout
     report = json.loads(output)
     return report, report["files"][-1]
 
@@ -65,6 +66,7 @@ def main():
     parser.add_argument("--concurrency", default="4,8")
     parser.add_argument("--workers", type=int, default=8, help="the server's --workers (default: the server's default, 8)")
     parser.add_argument("--encoder-precision", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--decoder-weights", default="checkpoint", choices=["checkpoint", "int8"])
     parser.add_argument("--lone-runs", type=int, default=3, help="lone requests timed per configuration (median)")
     args = parser.parse_args()
     levels = [int(n) for n in args.concurrency.split(",")]
@@ -75,10 +77,10 @@ def main():
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", os.path.join(ROOT, "Tests", "Fixtures", "speech", "long-form.flac"),
                     "-t", str(args.clip_seconds), "-ar", "16000", "-ac", "1", clip], check=True)
     audio = open(clip, "rb").read()
-    report, engine = engine_figures(args.binary, clip, args.encoder_precision)
+    report, engine = engine_figures(args.binary, clip, args.encoder_precision, args.decoder_weights)
 
     rows = []
-    process, port, ready_seconds = serve(args.binary, os.path.join(work, "server.log"), args.workers, most * 2, args.encoder_precision)
+    process, port, ready_seconds = serve(args.binary, os.path.join(work, "server.log"), args.workers, most * 2, args.encoder_precision, args.decoder_weights)
     try:
         time.sleep(1)
         idle_rss = common.rss_mb(process.pid)
@@ -121,7 +123,7 @@ def main():
     finally:
         common.stop(process)
 
-    process, port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2, args.encoder_precision)
+    process, port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2, args.encoder_precision, args.decoder_weights)
     try:
         transcribe(port, audio, "clip.wav")
         old_lone = statistics.median(transcribe(port, audio, "clip.wav")[1] for _ in range(args.lone_runs))

@@ -278,7 +278,7 @@ enum SixRows: RowCount { static var value: Int { 6 } }
 enum SevenRows: RowCount { static var value: Int { 7 } }
 enum EightRows: RowCount { static var value: Int { 8 } }
 
-/// A weight element type the kernels read: `Float` or `Float16`.
+/// A weight element type the kernels read: `Float`, `Float16`, or `Int8` (quantised, scaled per row afterwards).
 public protocol WidenableScalar: Sendable {
     /// Eight values from `pointer + offset` as `Float`.
     static func lanes(_ pointer: UnsafePointer<Self>, at offset: Int) -> SIMD8<Float>
@@ -301,3 +301,14 @@ extension Float16: WidenableScalar {
 
     @inline(__always) public static func widen(_ value: Float16) -> Float { Float(value) }
 }
+
+extension Int8: WidenableScalar {
+    /// Eight values sign-extended and converted (`vpmovsxbd`, `vcvtdq2ps`), lane by lane as for `Float16`.
+    @inline(__always) public static func lanes(_ pointer: UnsafePointer<Int8>, at offset: Int) -> SIMD8<Float> {
+        let v = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD8<Int8>.self)
+        return SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]), Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
+    }
+
+    @inline(__always) public static func widen(_ value: Int8) -> Float { Float(value) }
+}
+

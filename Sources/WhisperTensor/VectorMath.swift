@@ -109,6 +109,19 @@ enum VectorMath {
         return total
     }
 
+    /// `x[j] = x[j] · factors[j]` for `count` values.
+    static func multiply(_ x: UnsafeMutablePointer<Float>, by factors: UnsafePointer<Float>, count: Int) {
+        var j = 0
+        while j + laneCount <= count {
+            x.store(x.lanes(at: j) * factors.lanes(at: j), at: j)
+            j += laneCount
+        }
+        while j < count {
+            x[j] *= factors[j]
+            j += 1
+        }
+    }
+
     /// `x[j] = x[j] · scale + offset` for `count` values.
     static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by scale: Float, adding offset: Float = 0) {
         var j = 0

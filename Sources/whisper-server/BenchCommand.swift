@@ -62,6 +62,8 @@ struct BenchCommand: ParsableCommand {
         let threads: Int
         /// The precision the encoder's products ran in (``ProductPrecision/available``).
         let encoderPrecision: String
+        /// How the decoder's weights were held (``DecoderWeights``).
+        let decoderWeights: String
         /// The library running `sgemm` (``GEMMBackend``).
         let gemm: String
         /// `sgemm` GFLOP/s on the encoder's feed-forward shape.
@@ -81,6 +83,7 @@ struct BenchCommand: ParsableCommand {
             case loadSeconds = "load_seconds"
             case beamSize = "beam_size"
             case encoderPrecision = "encoder_precision"
+            case decoderWeights = "decoder_weights"
             case sgemmGflops = "sgemm_gflops"
             case encoderGflopPerWindow = "encoder_gflop_per_window"
             case gemvGBPerSecond = "gemv_gb_per_second"
@@ -120,7 +123,7 @@ struct BenchCommand: ParsableCommand {
         }
         let report = Report(
             model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount,
-            encoderPrecision: encoderPrecision.available.rawValue, gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9,
+            encoderPrecision: encoderPrecision.available.rawValue, decoderWeights: model.decoderWeights.rawValue, gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9,
             gemvGBPerSecond: bandwidth, decoderStepBytes: info.decoderStepBytes,
             crossAttentionBytesPerWindow: info.crossAttentionBytesPerWindow, files: results)
         if json {
@@ -131,8 +134,8 @@ struct BenchCommand: ParsableCommand {
         }
         print(
             String(
-                format: "model %@, loaded in %.3f s, beam %d, %d threads, %@ encoder", model.model, loadSeconds, beamSize,
-                report.threads, report.encoderPrecision))
+                format: "model %@, loaded in %.3f s, beam %d, %d threads, %@ encoder, %@ decoder weights", model.model,
+                loadSeconds, beamSize, report.threads, report.encoderPrecision, report.decoderWeights))
         print(
             String(
                 format: "sgemm (%@) %.1f GFLOP/s (%d×%d×%d); encoder %.2f GFLOP per window", report.gemm, sgemm,

@@ -10,6 +10,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Directory holding one sub-directory per model.")
     var modelsDir: String = "models"
 
+    @Option(help: "Decoder weights as the checkpoint has them (reference transcripts) or int8 (half the bytes per token).")
+    var decoderWeights: DecoderWeights = .checkpoint
+
     /// The model's directory: `--model` itself when it is a directory, otherwise `--models-dir/<id>`.
     var directory: URL {
         var isDirectory: ObjCBool = false
@@ -20,7 +23,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> WhisperModel {
-        try CommandFailure.wrap { try WhisperModel.load(directory: directory) }
+        try CommandFailure.wrap { try WhisperModel.load(directory: directory) }.withDecoderWeights(decoderWeights)
     }
 }
 

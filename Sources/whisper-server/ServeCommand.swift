@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WhisperEngine
 import WhisperServer
 import WhisperTensor
 
@@ -37,6 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("encoder-precision"),
         help: "Encoder products in float32 (reference transcripts) or bfloat16 (AMX, faster) (WHISPER_ENCODER_PRECISION; default float32).")
     var encoderPrecision: ProductPrecision?
+    @Option(
+        name: .customLong("decoder-weights"),
+        help: "Decoder weights as in the checkpoint (reference transcripts) or int8 (faster) (WHISPER_DECODER_WEIGHTS; default checkpoint).")
+    var decoderWeights: DecoderWeights?
     @Option(name: .customLong("queue-size"), help: "Requests that may wait for a worker before 429 (WHISPER_QUEUE_SIZE; default 16).")
     var queueSize: Int?
     @Option(name: .customLong("request-timeout"), help: "Seconds before a request answers 504 (WHISPER_REQUEST_TIMEOUT; default 600).")
@@ -104,6 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let workers { configuration.inference.workers = workers }
         if let queueSize { configuration.inference.queueSize = queueSize }
         if let encoderPrecision { configuration.inference.encoderPrecision = encoderPrecision }
+        if let decoderWeights { configuration.inference.decoderWeights = decoderWeights }
         if let requestTimeout { configuration.inference.requestTimeout = requestTimeout }
         if let maxUploadMB { configuration.limits.maxUploadBytes = ServerConfiguration.bytes(megabytes: maxUploadMB) }
         if let maxAudioSeconds { configuration.limits.maxAudioSeconds = maxAudioSeconds }
@@ -152,7 +158,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         JSONLogHandler.bootstrap(configuration.observability)
         var dependencies = ServerDependencies.bootstrappingMetrics()
-        dependencies.modelLoader = WhisperModelLoader(encoderPrecision: configuration.inference.encoderPrecision)
+        dependencies.modelLoader = WhisperModelLoader(
+            encoderPrecision: configuration.inference.encoderPrecision, decoderWeights: configuration.inference.decoderWeights)
         var logger = Logger(label: "whisper-server")
         logger.logLevel = configuration.observability.logLevel
         do {
@@ -165,6 +172,7 @@ struct ServeCommand: AsyncParsableCommand {
                     "models.preload": "\(configuration.models.preload)",
                     "inference.workers": "\(configuration.inference.workers)", "inference.queue_size": "\(configuration.inference.queueSize)",
                     "inference.encoder_precision": "\(configuration.inference.encoderPrecision.available)",
+                    "inference.decoder_weights": "\(configuration.inference.decoderWeights)",
                     "auth.enabled": "\(configuration.security.apiKeys != nil || configuration.security.apiKeysFile != nil)",
                     "rate_limit.requests": "\(configuration.security.rateLimitRequests ?? 0)",
                     "shutdown.grace_seconds": "\(configuration.lifecycle.shutdownGraceSeconds)",

@@ -101,3 +101,4 @@ struct TranscribeCommand: ParsableCommand {
 extension TranscriptFormat: ExpressibleByArgument {}
 extension TranscriptionTask: ExpressibleByArgument {}
 extension ProductPrecision: ExpressibleByArgument {}
+extension DecoderWeights: ExpressibleByArgument {}

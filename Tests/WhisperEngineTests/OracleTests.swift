@@ -54,18 +54,21 @@ import WhisperTensor
         #expect(ourSourceWER <= oracleSourceWER + 0.02)
     }
 
-    /// The bfloat16 encoder (AMX) keeps the oracle's accuracy against the source texts: its transcripts may differ from
-    /// the oracle's in places (as faster-whisper's int8 ones do), but not be worse, and they repeat exactly.
-    @Test func bfloat16EncoderKeepsTheOracleAccuracy() throws {
-        guard ProductPrecision.bfloat16IsAccelerated else { return }
+    /// The reduced-precision settings (a bfloat16 encoder on AMX, int8 decoder weights, and both) keep the oracle's
+    /// accuracy against the source texts: their transcripts may differ from the oracle's in places (as faster-whisper's
+    /// int8 ones do), but not be worse, and they repeat exactly.
+    @Test(arguments: [(ProductPrecision.bfloat16, DecoderWeights.checkpoint), (.float32, .int8), (.bfloat16, .int8)])
+    func reducedPrecisionKeepsTheOracleAccuracy(encoder: ProductPrecision, decoder: DecoderWeights) throws {
+        if encoder == .bfloat16 && !ProductPrecision.bfloat16IsAccelerated && decoder == .checkpoint { return }
+        let model = TestResources.model.withDecoderWeights(decoder)
         var options = Self.greedyOptions()
-        options.encoderPrecision = .bfloat16
+        options.encoderPrecision = encoder
         var identical = 0
         var (errors, words) = (0, 0)
         var sourceErrors = (ours: 0, oracle: 0, words: 0)
         for fixture in Self.speechFixtures {
             let golden = try #require(Goldens.tinyEn.greedy[fixture.name])
-            let transcript = try Self.transcribe(fixture.file, options: options)
+            let transcript = try model.transcribe(try TestResources.samples("speech/" + fixture.file), options: options)
             if transcript.text == golden.text.trimmingCharacters(in: .whitespaces) { identical += 1 }
             let e = WordErrorRate.errors(reference: golden.text, hypothesis: transcript.text)
             (errors, words) = (errors + e.errors, words + e.words)
@@ -78,12 +81,13 @@ import WhisperTensor
         let wer = Double(errors) / Double(max(words, 1))
         let ourSourceWER = Double(sourceErrors.ours) / Double(max(sourceErrors.words, 1))
         let oracleSourceWER = Double(sourceErrors.oracle) / Double(max(sourceErrors.words, 1))
-        print("bfloat16 encoder: \(identical)/\(Self.speechFixtures.count) identical to the oracle, WER vs oracle \(wer), "
-            + "WER vs source text: ours \(ourSourceWER), faster-whisper float32 \(oracleSourceWER)")
+        print("\(encoder.available) encoder, \(decoder) decoder: \(identical)/\(Self.speechFixtures.count) identical to the "
+            + "oracle, WER vs oracle \(wer), WER vs source text: ours \(ourSourceWER), faster-whisper float32 \(oracleSourceWER)")
         #expect(wer <= 0.1)
         #expect(ourSourceWER <= oracleSourceWER + 0.02)
-        let again = try Self.transcribe("hello-world.wav", options: options)
-        #expect(try Self.transcribe("hello-world.wav", options: options).text == again.text)
+        let samples = try TestResources.samples("speech/hello-world.wav")
+        #expect(try model.transcribe(samples, options: options).text == (try model.transcribe(samples, options: options).text))
+        if decoder == .int8 { #expect(model.info.decoderStepBytes < TestResources.model.info.decoderStepBytes * 6 / 10) }
     }
 
     /// Word boundaries within 0.2 s of faster-whisper's `word_timestamps=True` for at least 90% of words.

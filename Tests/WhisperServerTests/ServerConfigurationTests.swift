@@ -14,6 +14,7 @@ import Testing
         #expect(configuration.models.allAliases == ["whisper-1": "tiny.en"])
         #expect(configuration.inference.workers == 8)
         #expect(configuration.inference.encoderPrecision == .float32)
+        #expect(configuration.inference.decoderWeights == .checkpoint)
         #expect(configuration.limits.maxUploadBytes == 25 * 1024 * 1024)
         try configuration.validate()
     }
@@ -24,7 +25,8 @@ import Testing
             "WHISPER_HOST": "0.0.0.0", "WHISPER_PORT": "9000", "WHISPER_MODELS_DIR": "/srv/models", "WHISPER_DEFAULT_MODEL": "base",
             "WHISPER_WORKERS": "4", "WHISPER_QUEUE_SIZE": "2", "WHISPER_REQUEST_TIMEOUT": "30", "WHISPER_MAX_UPLOAD_MB": "1.5",
             "WHISPER_MAX_LOADED_MODELS": "3", "WHISPER_MODEL_IDLE_TTL": "60", "WHISPER_PRELOAD": "true",
-            "WHISPER_MODEL_ALIASES": "fast=tiny.en, good=base", "WHISPER_ENCODER_PRECISION": "bfloat16", "UNRELATED": "x",
+            "WHISPER_MODEL_ALIASES": "fast=tiny.en, good=base", "WHISPER_ENCODER_PRECISION": "bfloat16",
+            "WHISPER_DECODER_WEIGHTS": "int8", "UNRELATED": "x",
         ])
         #expect(configuration.http.host == "0.0.0.0")
         #expect(configuration.http.port == 9000)
@@ -34,6 +36,7 @@ import Testing
         #expect(configuration.inference.queueSize == 2)
         #expect(configuration.inference.requestTimeout == 30)
         #expect(configuration.inference.encoderPrecision == .bfloat16)
+        #expect(configuration.inference.decoderWeights == .int8)
         #expect(configuration.limits.maxUploadBytes == 1_572_864)
         #expect(configuration.models.maxLoaded == 3)
         #expect(configuration.models.idleTTL == 60)
@@ -45,10 +48,10 @@ import Testing
         #expect {
             try configuration.applyEnvironment([
                 "WHISPER_PORT": "eighty", "WHISPER_PRELOAD": "perhaps", "WHISPER_MODEL_ALIASES": "broken",
-                "WHISPER_ENCODER_PRECISION": "int4",
+                "WHISPER_ENCODER_PRECISION": "int4", "WHISPER_DECODER_WEIGHTS": "int3",
             ])
         } throws: { error in
-            (error as? ServerConfiguration.ValidationError)?.problems.count == 4
+            (error as? ServerConfiguration.ValidationError)?.problems.count == 5
         }
     }
 

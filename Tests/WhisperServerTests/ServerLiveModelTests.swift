@@ -78,13 +78,14 @@ struct ServerLiveModelTests {
     }
 
     /// A server whose encoder runs in bfloat16 (AMX where the CPU has it; prepared when the model loads, as `serve`
-    /// does) still transcribes real speech correctly.
-    @Test func bfloat16EncoderTranscribesRealSpeech() async throws {
+    /// does) and whose decoder holds int8 weights still transcribes real speech correctly.
+    @Test func reducedPrecisionTranscribesRealSpeech() async throws {
         var configuration = self.configuration
         configuration.inference.encoderPrecision = .bfloat16
+        configuration.inference.decoderWeights = .int8
+        let loader = WhisperModelLoader(encoderPrecision: .bfloat16, decoderWeights: .int8)
         let app = try buildApplication(
-            configuration: configuration, dependencies: ServerDependencies(modelLoader: WhisperModelLoader(encoderPrecision: .bfloat16)),
-            logger: ServerTest.logger)
+            configuration: configuration, dependencies: ServerDependencies(modelLoader: loader), logger: ServerTest.logger)
         let audio = try #require(ServerTest.fixture("hello-world.wav"))
         try await app.test(.live) { client in
             var texts: [String] = []

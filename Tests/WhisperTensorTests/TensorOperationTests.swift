@@ -66,17 +66,43 @@ import Testing
     /// on what it is batched with), for single and half precision weights and an odd number of outputs.
     @Test mutating func severalRowsMatchSingleRowsExactly() {
         let (inputs, outputs) = (384, 67)
-        for half in [false, true] {
+        for (half, int8) in [(false, false), (true, false), (true, true)] {
             var weight = values(inputs * outputs)
             if half { weight = weight.map { Float(Float16($0)) } }
-            let layer = Linear(weight: weight, bias: values(outputs), inputs: inputs, outputs: outputs)
+            var layer = Linear(weight: weight, bias: values(outputs), inputs: inputs, outputs: outputs)
+            if int8 { layer = layer.quantizedToInt8() }
             let x = values(8 * inputs)
             let alone = (0..<8).map { r in layer(Tensor(rows: 1, columns: inputs, values: Array(x[r * inputs..<(r + 1) * inputs]))).storage }
             for rows in 2...8 {
                 let together = layer(Tensor(rows: rows, columns: inputs, values: Array(x[0..<rows * inputs]))).storage
-                #expect(together == Array(alone[0..<rows].joined()), "rows \(rows), half \(half)")
+                #expect(together == Array(alone[0..<rows].joined()), "rows \(rows), half \(half), int8 \(int8)")
             }
         }
+    }
+
+    /// 8-bit weights with a scale per row, on every path (one row, several, `sgemm` over the dequantised matrix): within
+    /// the quantisation error (half a step of `max|w| / 127` per weight, so about 0.4% of a row's largest weight).
+    @Test(arguments: [1, 3, 8, 40]) mutating func int8LinearMatchesDoublePrecision(rows: Int) {
+        let (inputs, outputs) = (384, 131)
+        let weight = values(inputs * outputs)
+        let bias = values(outputs)
+        let layer = Linear(weight: weight, bias: bias, inputs: inputs, outputs: outputs).quantizedToInt8()
+        #expect(layer.storesInt8)
+        #expect(layer.memoryBytes == inputs * outputs + 2 * outputs * MemoryLayout<Float>.size)
+        let x = values(rows * inputs)
+        let y = layer(Tensor(rows: rows, columns: inputs, values: x))
+        let expected = naiveLinear(x, rows: rows, weight: weight, bias: bias, inputs: inputs, outputs: outputs)
+        var (difference, norm) = (0.0, 0.0)
+        for (a, b) in zip(y.storage, expected) {
+            difference += (Double(a) - b) * (Double(a) - b)
+            norm += b * b
+        }
+        #expect((difference / norm).squareRoot() < 5e-3)
+        #expect((difference / norm).squareRoot() > 0)
+        // Rows looked up (the token embedding) are the dequantised ones.
+        var row = [Float](repeating: 0, count: inputs)
+        layer.row(5, into: &row)
+        #expect(zip(row, weight[5 * inputs..<6 * inputs]).allSatisfy { abs($0 - $1) <= 0.5 / 127 + 1e-6 })
     }
 
     /// Both `sgemm` libraries agree with the definition, with and without a transposed right operand, with strides,

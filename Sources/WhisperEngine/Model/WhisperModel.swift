@@ -49,6 +49,17 @@ public final class WhisperModel: Sendable {
         return model
     }
 
+    /// This model with the decoder's weights as `weights` says: ``DecoderWeights/int8`` quantises the matrices every
+    /// decoder step reads (a scale per row), so a step reads about half the bytes; the encoder is shared, unchanged.
+    public func withDecoderWeights(_ weights: DecoderWeights) -> WhisperModel {
+        guard weights == .int8 else { return self }
+        let quantized = self.weights.withInt8Decoder()
+        var info = self.info
+        info.memoryBytes = quantized.memoryBytes
+        info.decoderStepBytes = quantized.decoderStepBytes
+        return WhisperModel(info: info, weights: quantized, tokenizer: tokenizer, configuration: configuration)
+    }
+
     /// Prepares the encoder's products in `precision` (bfloat16: weights packed for AMX, kernels compiled) by encoding a
     /// window of silence, so that the first transcription does not pay for it. Nothing to do for float32.
     public func prepareEncoder(precision: ProductPrecision) {
@@ -85,3 +96,18 @@ public final class WhisperModel: Sendable {
         return try transcriber.run(samples: samples, isCancelled: isCancelled, onSegment: onSegment)
     }
 }
+
+/// How the decoder's per-step matrices are held.
+public enum DecoderWeights: String, Sendable, CaseIterable, LosslessStringConvertible {
+    /// As the checkpoint has them (half precision for released Whisper weights): the reference implementation's
+    /// transcripts.
+    case checkpoint
+    /// Quantised to 8 bits with a scale per row, activations in `Float`: about half the bytes per decoder step, with
+    /// transcripts that may differ in places.
+    case int8
+
+    /// Parses `checkpoint` or `int8`.
+    public init?(_ description: String) { self.init(rawValue: description) }
+    public var description: String { rawValue }
+}
+

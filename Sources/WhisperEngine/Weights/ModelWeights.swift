@@ -93,3 +93,23 @@ struct ModelWeights: Sendable {
         linearLayers.reduce(0) { $0 + $1.memoryBytes } + otherParameterCount * MemoryLayout<Float>.size
     }
 }
+
+extension ModelWeights {
+    /// The same weights with the matrices every decoder step reads (the decoder layers' but the cross-attention
+    /// keys/values, and the tied embedding) quantised to 8 bits with a scale per row (``Linear/quantizedToInt8()``).
+    func withInt8Decoder() -> ModelWeights {
+        ModelWeights(
+            hyper: hyper, conv1: conv1, conv2: conv2, encoderPositions: encoderPositions, encoderLayers: encoderLayers,
+            encoderNorm: encoderNorm, tokenEmbedding: tokenEmbedding.quantizedToInt8(), decoderPositions: decoderPositions,
+            decoderLayers: decoderLayers.map {
+                DecoderLayerWeights(
+                    selfAttentionNorm: $0.selfAttentionNorm, selfQueryKeyValue: $0.selfQueryKeyValue.quantizedToInt8(),
+                    selfAttentionOutput: $0.selfAttentionOutput.quantizedToInt8(), crossAttentionNorm: $0.crossAttentionNorm,
+                    crossQuery: $0.crossQuery.quantizedToInt8(), crossKeyValue: $0.crossKeyValue,
+                    crossAttentionOutput: $0.crossAttentionOutput.quantizedToInt8(), feedForwardNorm: $0.feedForwardNorm,
+                    feedForwardIn: $0.feedForwardIn.quantizedToInt8(), feedForwardOut: $0.feedForwardOut.quantizedToInt8())
+            },
+            decoderNorm: decoderNorm)
+    }
+}
+

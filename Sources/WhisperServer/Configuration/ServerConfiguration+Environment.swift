@@ -44,6 +44,7 @@ extension ServerConfiguration {
         reader.read("WHISPER_QUEUE_SIZE", into: &inference.queueSize)
         reader.read("WHISPER_REQUEST_TIMEOUT", into: &inference.requestTimeout)
         reader.read("WHISPER_ENCODER_PRECISION", into: &inference.encoderPrecision)
+        reader.read("WHISPER_DECODER_WEIGHTS", into: &inference.decoderWeights)
         var megabytes: Double?
         reader.readOptional("WHISPER_MAX_UPLOAD_MB", into: &megabytes)
         if let megabytes { limits.maxUploadBytes = Self.bytes(megabytes: megabytes) }

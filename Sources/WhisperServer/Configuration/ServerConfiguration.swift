@@ -1,4 +1,5 @@
 import Foundation
+import WhisperEngine
 import WhisperTensor
 
 /// Every setting of `whisper-server serve`, with its default: the single source of truth for limits and defaults.
@@ -77,6 +78,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// `bfloat16` runs them on AMX tiles (several times faster where the CPU has AMX, `float32` elsewhere) with
         /// transcripts that may differ in places. Default: float32.
         public var encoderPrecision: ProductPrecision = .float32
+        /// How the decoder's per-step matrices are held: as the checkpoint has them (reference transcripts) or `int8`
+        /// (a scale per row; about half the bytes per decoder step, transcripts may differ in places). Default:
+        /// checkpoint.
+        public var decoderWeights: DecoderWeights = .checkpoint
         public init() {}
     }
 

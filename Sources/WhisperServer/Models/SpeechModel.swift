@@ -72,14 +72,17 @@ public struct WhisperModelLoader: SpeechModelLoading {
     /// The server's encoder precision: a bfloat16 encoder is prepared (weights packed, kernels compiled) at load,
     /// rather than during the first request.
     public let encoderPrecision: ProductPrecision
+    /// How the decoder's per-step matrices are held (``WhisperModel/withDecoderWeights(_:)``).
+    public let decoderWeights: DecoderWeights
 
-    /// A loader for models whose encoder runs in `encoderPrecision`.
-    public init(encoderPrecision: ProductPrecision = .float32) {
+    /// A loader for models whose encoder runs in `encoderPrecision` and whose decoder holds `decoderWeights`.
+    public init(encoderPrecision: ProductPrecision = .float32, decoderWeights: DecoderWeights = .checkpoint) {
         self.encoderPrecision = encoderPrecision
+        self.decoderWeights = decoderWeights
     }
 
     public func load(directory: URL, logger: Logger) throws(ModelLoadingError) -> any SpeechModel {
-        let model = try WhisperModel.load(directory: directory, logger: logger)
+        let model = try WhisperModel.load(directory: directory, logger: logger).withDecoderWeights(decoderWeights)
         model.prepareEncoder(precision: encoderPrecision)
         return model
     }
