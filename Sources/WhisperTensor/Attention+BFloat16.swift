@@ -48,7 +48,8 @@ extension Attention {
         let scratch = Mutex((0..<min(Matrix.threadCount, heads)).map { _ in AttentionScratch(capacity: block * rows) })
         nonisolated(unsafe) let (operands_, output_) = (UnsafePointer(operands), output)
         DispatchQueue.concurrentPerform(iterations: heads) { head in
-            let own = scratch.withLock { $0.removeLast() }
+            // More iterations may run at once than there are sets (dispatch's width is the core count): make one then.
+            let own = scratch.withLock { $0.popLast() } ?? AttentionScratch(capacity: block * rows)
             defer { scratch.withLock { $0.append(own) } }
             let (queries, keys, values) = (
                 operands_ + 3 * head * headSize, operands_ + (3 * head + 1) * headSize, operands_ + (3 * head + 2) * headSize
