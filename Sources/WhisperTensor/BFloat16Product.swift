@@ -1,5 +1,4 @@
 internal import CDNNL
-import Synchronization
 
 /// `Y = epilogue(X · Wᵀ + b)` for a fixed row count in bfloat16 on oneDNN's matmul (AMX), with `W` rounded to
 /// bfloat16 and packed into the kernel's layout once.
@@ -10,11 +9,11 @@ final class BFloat16Product: @unchecked Sendable {
     private let primitive: dnnl_primitive_t
     private let packedWeights: UnsafeMutableRawPointer
     private let bias: UnsafeMutablePointer<Float>?
-    private var sourceDescriptor: dnnl_memory_desc_t
-    private var weightsDescriptor: dnnl_memory_desc_t
-    private var biasDescriptor: dnnl_memory_desc_t
-    private var destinationDescriptor: dnnl_memory_desc_t
-    private var scratchpadDescriptor: dnnl_memory_desc_t
+    private let sourceDescriptor: dnnl_memory_desc_t
+    private let weightsDescriptor: dnnl_memory_desc_t
+    private let biasDescriptor: dnnl_memory_desc_t
+    private let destinationDescriptor: dnnl_memory_desc_t
+    private let scratchpadDescriptor: dnnl_memory_desc_t
 
     /// Prepares the product of `rows` rows by `weight` (`outputs × inputs`, PyTorch's layout, as `Float`).
     init(weight: UnsafePointer<Float>, bias: [Float], rows: Int, inputs: Int, outputs: Int, epilogue: ProductEpilogue) {
@@ -66,13 +65,10 @@ final class BFloat16Product: @unchecked Sendable {
         var reorder: dnnl_primitive_t?
         OneDNN.check(dnnl_primitive_create(&reorder, reorderDescriptor), "weights reorder primitive")
         defer { dnnl_primitive_destroy(reorder) }
-        withUnsafePointer(to: &plainDescriptor) { from in
-            withUnsafePointer(to: &packedDescriptor) { to in
-                OneDNN.execute(
-                    reorder!, [(whisper_dnnl_arg_from, UnsafeMutableRawPointer(plain), from), (whisper_dnnl_arg_to, packed, to)],
-                    scratchpad: nil, threads: Matrix.threadCount)
-            }
-        }
+        OneDNN.execute(
+            reorder!,
+            [(whisper_dnnl_arg_from, UnsafeRawPointer(plain), plainDescriptor), (whisper_dnnl_arg_to, UnsafeRawPointer(packed), packedDescriptor)],
+            scratchpad: nil, threads: Matrix.threadCount)
         if hasBias {
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: outputs)
             copy.initialize(from: bias, count: outputs)
@@ -94,23 +90,13 @@ final class BFloat16Product: @unchecked Sendable {
         let source = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * inputs)
         defer { source.deallocate() }
         BFloat16.convert(input, count: rows * inputs, into: source)
-        withUnsafePointer(to: &sourceDescriptor) { sourceDescriptor in
-            withUnsafePointer(to: &weightsDescriptor) { weightsDescriptor in
-                withUnsafePointer(to: &biasDescriptor) { biasDescriptor in
-                    withUnsafePointer(to: &destinationDescriptor) { destinationDescriptor in
-                        withUnsafePointer(to: &scratchpadDescriptor) { scratchpadDescriptor in
-                            var arguments = [
-                                (whisper_dnnl_arg_src, UnsafeMutableRawPointer(source), sourceDescriptor),
-                                (whisper_dnnl_arg_weights, packedWeights, weightsDescriptor),
-                                (whisper_dnnl_arg_dst, UnsafeMutableRawPointer(output), destinationDescriptor),
-                            ]
-                            if let bias { arguments.append((whisper_dnnl_arg_bias, UnsafeMutableRawPointer(bias), biasDescriptor)) }
-                            OneDNN.execute(primitive, arguments, scratchpad: scratchpadDescriptor, threads: threads)
-                        }
-                    }
-                }
-            }
-        }
+        var arguments = [
+            (whisper_dnnl_arg_src, UnsafeRawPointer(source), sourceDescriptor),
+            (whisper_dnnl_arg_weights, UnsafeRawPointer(packedWeights), weightsDescriptor),
+            (whisper_dnnl_arg_dst, UnsafeRawPointer(output), destinationDescriptor),
+        ]
+        if let bias { arguments.append((whisper_dnnl_arg_bias, UnsafeRawPointer(bias), biasDescriptor)) }
+        OneDNN.execute(primitive, arguments, scratchpad: scratchpadDescriptor, threads: threads)
     }
 }
 
@@ -129,10 +115,10 @@ final class BFloat16MatMul: @unchecked Sendable {
     }
 
     private let primitive: dnnl_primitive_t
-    private var a: dnnl_memory_desc_t
-    private var b: dnnl_memory_desc_t
-    private var c: dnnl_memory_desc_t
-    private var scratchpad: dnnl_memory_desc_t
+    private let a: dnnl_memory_desc_t
+    private let b: dnnl_memory_desc_t
+    private let c: dnnl_memory_desc_t
+    private let scratchpad: dnnl_memory_desc_t
 
     init(_ shape: Shape) {
         var a = OneDNN.descriptor(rows: shape.m, columns: shape.k, type: dnnl_bf16, rowStride: shape.a.row, columnStride: shape.a.column)
@@ -151,43 +137,29 @@ final class BFloat16MatMul: @unchecked Sendable {
         _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>, into c: UnsafeMutablePointer<Float>, threads: Int,
         workspace: OneDNN.Workspace
     ) {
-        withUnsafePointer(to: &self.a) { aDescriptor in
-            withUnsafePointer(to: &self.b) { bDescriptor in
-                withUnsafePointer(to: &self.c) { cDescriptor in
-                    withUnsafePointer(to: &scratchpad) { scratchpad in
-                        OneDNN.execute(
-                            primitive,
-                            [
-                                (whisper_dnnl_arg_src, UnsafeMutableRawPointer(mutating: a), aDescriptor),
-                                (whisper_dnnl_arg_weights, UnsafeMutableRawPointer(mutating: b), bDescriptor),
-                                (whisper_dnnl_arg_dst, UnsafeMutableRawPointer(c), cDescriptor),
-                            ],
-                            scratchpad: scratchpad, threads: threads, workspace: workspace)
-                    }
-                }
-            }
-        }
+        OneDNN.execute(
+            primitive,
+            [
+                (whisper_dnnl_arg_src, UnsafeRawPointer(a), self.a), (whisper_dnnl_arg_weights, UnsafeRawPointer(b), self.b),
+                (whisper_dnnl_arg_dst, UnsafeRawPointer(c), self.c),
+            ],
+            scratchpad: scratchpad, threads: threads, workspace: workspace)
     }
 
-    private static let cache = Mutex<[Shape: BFloat16MatMul]>([:])
+    private static let cache = OnceCache<Shape, BFloat16MatMul>()
 
     /// The product for `shape`, made once per process.
     static func shared(_ shape: Shape) -> BFloat16MatMul {
-        cache.withLock { cache in
-            if let product = cache[shape] { return product }
-            let product = BFloat16MatMul(shape)
-            cache[shape] = product
-            return product
-        }
+        cache.value(for: shape) { BFloat16MatMul(shape) }
     }
 }
 
 /// Softmax over each row of a `rows × width` `Float` matrix, written as bfloat16, on oneDNN's AVX-512 kernel.
 final class BFloat16Softmax: @unchecked Sendable {
     private let primitive: dnnl_primitive_t
-    private var source: dnnl_memory_desc_t
-    private var destination: dnnl_memory_desc_t
-    private var scratchpad: dnnl_memory_desc_t
+    private let source: dnnl_memory_desc_t
+    private let destination: dnnl_memory_desc_t
+    private let scratchpad: dnnl_memory_desc_t
 
     init(rows: Int, width: Int) {
         var source = OneDNN.descriptor(rows: rows, columns: width, type: dnnl_f32, rowStride: width)
@@ -204,30 +176,16 @@ final class BFloat16Softmax: @unchecked Sendable {
 
     /// Writes the softmax of each row of `values` to `weights`, on the calling thread.
     func apply(_ values: UnsafePointer<Float>, into weights: UnsafeMutablePointer<UInt16>, workspace: OneDNN.Workspace) {
-        withUnsafePointer(to: &source) { source in
-            withUnsafePointer(to: &destination) { destination in
-                withUnsafePointer(to: &scratchpad) { scratchpad in
-                    OneDNN.execute(
-                        primitive,
-                        [
-                            (whisper_dnnl_arg_src, UnsafeMutableRawPointer(mutating: values), source),
-                            (whisper_dnnl_arg_dst, UnsafeMutableRawPointer(weights), destination),
-                        ],
-                        scratchpad: scratchpad, threads: 1, workspace: workspace)
-                }
-            }
-        }
+        OneDNN.execute(
+            primitive,
+            [(whisper_dnnl_arg_src, UnsafeRawPointer(values), source), (whisper_dnnl_arg_dst, UnsafeRawPointer(weights), destination)],
+            scratchpad: scratchpad, threads: 1, workspace: workspace)
     }
 
-    private static let cache = Mutex<[[Int]: BFloat16Softmax]>([:])
+    private static let cache = OnceCache<[Int], BFloat16Softmax>()
 
     /// The softmax for `rows × width`, made once per process.
     static func shared(rows: Int, width: Int) -> BFloat16Softmax {
-        cache.withLock { cache in
-            if let softmax = cache[[rows, width]] { return softmax }
-            let softmax = BFloat16Softmax(rows: rows, width: width)
-            cache[[rows, width]] = softmax
-            return softmax
-        }
+        cache.value(for: [rows, width]) { BFloat16Softmax(rows: rows, width: width) }
     }
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A fully connected layer `Y = X · Wᵀ + b` with weights in PyTorch's `[out, in]` layout.
 ///
 /// Weights that half precision represents exactly (Whisper checkpoints are trained and usually shipped in float16) are
@@ -14,7 +12,7 @@ public struct Linear: Sendable {
     public let bias: [Float]
     let weight: WeightStorage
     /// This layer's bfloat16 products, prepared on first use (see ``ProductPrecision/bfloat16``).
-    private let bfloat16Products = BFloat16Products()
+    private let bfloat16Products = OnceCache<BFloat16ProductKey, BFloat16Product>()
 
     /// Creates a layer; `weight.count` must be `outputs × inputs` and `bias` empty or `outputs` long.
     public init(weight: [Float], bias: [Float], inputs: Int, outputs: Int) {
@@ -94,7 +92,7 @@ public struct Linear: Sendable {
                 }
             }
         } else {
-            weight.withSinglePrecision(count: outputs * inputs) { w in
+            weight.withSinglePrecision(rows: outputs, width: inputs) { w in
                 Matrix.multiply(input, w, into: output, m: rows, n: outputs, k: inputs, transposeB: true)
             }
         }
@@ -152,32 +150,18 @@ public struct Linear: Sendable {
     }
 
     private func bfloat16Product(rows: Int, epilogue: ProductEpilogue) -> BFloat16Product {
-        bfloat16Products.product(rows: rows, epilogue: epilogue) {
-            weight.withSinglePrecision(count: outputs * inputs) {
+        bfloat16Products.value(for: BFloat16ProductKey(rows: rows, epilogue: epilogue)) {
+            weight.withSinglePrecision(rows: outputs, width: inputs) {
                 BFloat16Product(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue)
             }
         }
     }
 }
 
-/// A layer's bfloat16 products by row count and epilogue, each made once (weights packed for oneDNN).
-final class BFloat16Products: Sendable {
-    private struct Key: Hashable {
-        let rows: Int
-        let epilogue: ProductEpilogue
-    }
-
-    private let products = Mutex<[Key: BFloat16Product]>([:])
-
-    func product(rows: Int, epilogue: ProductEpilogue, make: () -> BFloat16Product) -> BFloat16Product {
-        products.withLock { products in
-            let key = Key(rows: rows, epilogue: epilogue)
-            if let product = products[key] { return product }
-            let product = make()
-            products[key] = product
-            return product
-        }
-    }
+/// Which bfloat16 product of a layer: they are prepared per row count and epilogue.
+struct BFloat16ProductKey: Hashable, Sendable {
+    let rows: Int
+    let epilogue: ProductEpilogue
 }
 
 /// A weight matrix in `Float` or, when that loses nothing, `Float16`.
@@ -221,26 +205,28 @@ enum WeightStorage: Sendable {
                 MatrixVector.widen($0.baseAddress! + range.lowerBound * width, count: range.count * width, into: output)
             }
         case .int8(let values, let scales):
-            for (index, row) in range.enumerated() {
-                for k in 0..<width { output[index * width + k] = Float(values[row * width + k]) * scales[row] }
+            values.withUnsafeBufferPointer { values in
+                for (index, row) in range.enumerated() {
+                    let (source, target) = (values.baseAddress! + row * width, output + index * width)
+                    var k = 0
+                    while k + laneCount <= width {
+                        target.store(Int8.lanes(source, at: k) * scales[row], at: k)
+                        k += laneCount
+                    }
+                    for k in k..<width { target[k] = Float(source[k]) * scales[row] }
+                }
             }
         }
     }
 
-    /// Calls `body` with all `count` values in `Float` (widened into a temporary buffer when stored as `Float16`).
-    func withSinglePrecision<Result>(count: Int, _ body: (UnsafePointer<Float>) -> Result) -> Result {
-        switch self {
-        case .single(let values):
+    /// Calls `body` with all `rows × width` values in `Float` (widened into a temporary buffer unless stored so).
+    func withSinglePrecision<Result>(rows: Int, width: Int, _ body: (UnsafePointer<Float>) -> Result) -> Result {
+        if case .single(let values) = self {
             return values.withUnsafeBufferPointer { body($0.baseAddress!) }
-        case .half, .int8:
-            let widened = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            defer { widened.deallocate() }
-            if case .int8(_, let scales) = self {
-                copyRows(0..<scales.count, width: count / scales.count, into: widened)
-            } else {
-                copyRows(0..<1, width: count, into: widened)
-            }
-            return body(widened)
         }
+        let widened = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+        defer { widened.deallocate() }
+        copyRows(0..<rows, width: width, into: widened)
+        return body(widened)
     }
 }

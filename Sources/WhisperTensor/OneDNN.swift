@@ -1,4 +1,5 @@
 internal import CDNNL
+import Synchronization
 
 /// oneDNN's CPU engine, shared by every primitive of the process.
 enum OneDNN {
@@ -11,25 +12,26 @@ enum OneDNN {
         return engine
     }
 
-    /// Runs `primitive` with `arguments` on `threads` OpenMP threads of the calling thread, with the scratchpad of
-    /// `workspace` (primitives are then safe to run from several threads at once, each with its own workspace).
+    /// Runs `primitive` on `arguments` (argument kind, data, its layout) on `threads` OpenMP threads of the calling
+    /// thread, with the scratchpad of `workspace` (primitives are then safe to run from several threads at once, each
+    /// with its own workspace).
     static func execute(
-        _ primitive: dnnl_primitive_t, _ arguments: [(Int32, UnsafeMutableRawPointer, UnsafePointer<dnnl_memory_desc_t>)],
-        scratchpad: UnsafePointer<dnnl_memory_desc_t>?, threads: Int, workspace: Workspace? = nil
+        _ primitive: dnnl_primitive_t, _ arguments: [(Int32, UnsafeRawPointer, dnnl_memory_desc_t)],
+        scratchpad: dnnl_memory_desc_t?, threads: Int, workspace: Workspace? = nil
     ) {
         let workspace = workspace ?? Workspace()
         var memories: [dnnl_memory_t?] = []
         defer { for memory in memories { dnnl_memory_destroy(memory) } }
         var args: [dnnl_exec_arg_t] = []
-        func bind(_ kind: Int32, _ pointer: UnsafeMutableRawPointer, _ descriptor: UnsafePointer<dnnl_memory_desc_t>) {
-            var memory: dnnl_memory_t?
-            check(dnnl_memory_create(&memory, descriptor, engine, pointer), "memory")
+        func bind(_ kind: Int32, _ pointer: UnsafeRawPointer, _ descriptor: dnnl_memory_desc_t) {
+            var (memory, descriptor): (dnnl_memory_t?, dnnl_memory_desc_t) = (nil, descriptor)
+            check(dnnl_memory_create(&memory, &descriptor, engine, UnsafeMutableRawPointer(mutating: pointer)), "memory")
             memories.append(memory)
             args.append(dnnl_exec_arg_t(arg: kind, memory: memory))
         }
         for (kind, pointer, descriptor) in arguments { bind(kind, pointer, descriptor) }
-        if let scratchpad {
-            let bytes = dnnl_memory_desc_get_size(scratchpad)
+        if var scratchpad {
+            let bytes = dnnl_memory_desc_get_size(&scratchpad)
             if bytes > 0 { bind(whisper_dnnl_arg_scratchpad, workspace.scratch(bytes), scratchpad) }
         }
         omp_set_num_threads(Int32(threads))
@@ -113,5 +115,20 @@ enum OneDNN {
             primitive!, dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)?.pointee ?? dnnl_memory_desc_t(),
             dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0)?.pointee ?? dnnl_memory_desc_t()
         )
+    }
+}
+
+/// Values made once per key and kept (prepared primitives and packed weights), safe to share between threads.
+final class OnceCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let values = Mutex<[Key: Value]>([:])
+
+    /// The value for `key`, made by `make` the first time.
+    func value(for key: Key, make: () -> Value) -> Value {
+        values.withLock { values in
+            if let value = values[key] { return value }
+            let value = make()
+            values[key] = value
+            return value
+        }
     }
 }

@@ -38,26 +38,10 @@ enum ProductEpilogue: Sendable, Hashable {
 
 /// Rounding `Float` to bfloat16 (the upper 16 bits, rounded to nearest even).
 enum BFloat16 {
-    /// Converts `count` values.
-    static func convert(_ source: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<UInt16>) {
-        var j = 0
-        while j + laneCount <= count {
-            let bits = unsafeBitCast(source.lanes(at: j), to: SIMD8<UInt32>.self)
-            let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-            UnsafeMutableRawPointer(target + j).storeBytes(of: SIMD8<UInt16>(truncatingIfNeeded: rounded), as: SIMD8<UInt16>.self)
-            j += laneCount
-        }
-        while j < count {
-            let bits = source[j].bitPattern
-            target[j] = UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-            j += 1
-        }
-    }
-}
-
-extension BFloat16 {
-    /// Converts `count` values after multiplying them by `scale`.
-    static func convert(_ source: UnsafePointer<Float>, count: Int, scaledBy scale: Float, into target: UnsafeMutablePointer<UInt16>) {
+    /// Converts `count` values after multiplying them by `scale` (exact for 1).
+    static func convert(
+        _ source: UnsafePointer<Float>, count: Int, scaledBy scale: Float = 1, into target: UnsafeMutablePointer<UInt16>
+    ) {
         var j = 0
         while j + laneCount <= count {
             let bits = unsafeBitCast(source.lanes(at: j) * scale, to: SIMD8<UInt32>.self)
