@@ -231,24 +231,25 @@ struct DecoderSession {
     }
 
     /// One pass's cross-attention in `layer` over its session's audio, writing the pass's rows of `output`.
+    ///
+    /// The sequences (beams) of a pass share the audio, so all their query rows go through one call: each head's
+    /// keys and values are read from memory once per step and stay in cache for the other rows. Each row is computed
+    /// exactly as it would be alone.
     private static func attendToAudio(
         _ pass: Pass, layer index: Int, query: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         hyper: HyperParameters, onWeights: ((_ head: Int, _ weights: UnsafePointer<Float>) -> Void)?
     ) {
         let width = hyper.width
         let memory = pass.session.pointee.crossKeyValues[index]
-        var scores = [Float](repeating: 0, count: pass.count * memory.frames)
+        var scores = [Float](repeating: 0, count: pass.rows * memory.frames)
         memory.keys.withUnsafeBufferPointer { keys in
             memory.values.withUnsafeBufferPointer { values in
                 scores.withUnsafeMutableBufferPointer { s in
-                    for b in 0..<pass.tokens.count {
-                        let firstRow = pass.firstRow + b * pass.count
-                        Attention.multiHead(
-                            query: .init(base: query + firstRow * width, rows: pass.count, stride: width),
-                            keys: memory.operand(keys.baseAddress!), values: memory.operand(values.baseAddress!),
-                            output: output + firstRow * width, outputStride: width,
-                            heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!, onWeights: onWeights)
-                    }
+                    Attention.multiHead(
+                        query: .init(base: query + pass.firstRow * width, rows: pass.rows, stride: width),
+                        keys: memory.operand(keys.baseAddress!), values: memory.operand(values.baseAddress!),
+                        output: output + pass.firstRow * width, outputStride: width,
+                        heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!, onWeights: onWeights)
                 }
             }
         }
