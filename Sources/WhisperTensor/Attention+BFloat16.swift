@@ -64,9 +64,6 @@ extension Attention {
             }
         }
     }
-
-    /// Query rows whose scores and weights are computed together (768 KB of scores for 1,500 keys, in the core's L2).
-    static let queryBlock = 128
 }
 
 /// One thread's buffers for a block of attention: `Float` scores, bfloat16 weights, a oneDNN stream and scratchpad.
