@@ -8,7 +8,9 @@ import Testing
 /// Decoder steps of several sessions in one pass, and concurrent transcriptions through the compute gate: results are
 /// bit-identical to running alone, and cancellation while waiting for the gate leaves cleanly.
 @Suite(.serialized) struct BatchedDecodingTests {
-    static let model = TestResources.model
+    /// A model of its own: transcriptions of other suites running in parallel on the shared one would batch with the
+    /// ones this suite runs alone.
+    static let model = TestResources.loadModel()
 
     /// A session over the first window of a fixture, after a prompt and `generated` further steps.
     static func session(_ name: String, generated: [Int]) throws -> DecoderSession {

@@ -10,13 +10,16 @@ enum TestResources {
     static let modelDirectory = root.appendingPathComponent("models/tiny.en")
 
     /// tiny.en, loaded once for the whole test run.
-    static let model: WhisperModel = {
+    static let model = loadModel()
+
+    /// A fresh tiny.en (its own compute gate).
+    static func loadModel() -> WhisperModel {
         do {
             return try WhisperModel.load(directory: modelDirectory)
         } catch {
             fatalError("tiny.en must be fetched first (make model): \(error)")
         }
-    }()
+    }
 
     /// 16 kHz mono samples of a fixture file.
     static func samples(_ relativePath: String) throws -> [Float] {
