@@ -9,8 +9,11 @@ let swiftSettings: [SwiftSetting] = [
 /// The numeric kernels are written for AVX2, FMA and F16C (x86-64 since 2013); `whisper-server` checks the CPU at start.
 #if arch(x86_64)
 let kernelSettings = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
+/// The same kernels in sixteen-lane vectors, called only where the CPU has AVX-512.
+let avx512KernelSettings = swiftSettings + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
 #else
 let kernelSettings = swiftSettings
+let avx512KernelSettings = swiftSettings
 #endif
 
 let package = Package(
@@ -54,8 +57,17 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswresample-dev"])]
         ),
         .target(
+            name: "WhisperKernels",
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "WhisperKernelsAVX512",
+            dependencies: ["WhisperKernels"],
+            swiftSettings: avx512KernelSettings
+        ),
+        .target(
             name: "WhisperTensor",
-            dependencies: ["CBLAS", "CDNNL"],
+            dependencies: ["CBLAS", "CDNNL", "WhisperKernels", "WhisperKernelsAVX512"],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -99,7 +111,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WhisperTensorTests", dependencies: ["WhisperTensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "WhisperTensorTests", dependencies: ["WhisperTensor", "WhisperKernels", "WhisperKernelsAVX512"], swiftSettings: swiftSettings),
         .testTarget(name: "WhisperAudioTests", dependencies: ["WhisperAudio"], swiftSettings: swiftSettings),
         .testTarget(name: "WhisperEngineTests", dependencies: ["WhisperEngine", "WhisperAudio", "WhisperTensor"], swiftSettings: swiftSettings),
         .testTarget(

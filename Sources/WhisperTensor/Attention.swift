@@ -1,4 +1,5 @@
 import Dispatch
+import WhisperKernels
 
 /// Scaled dot-product attention over row-major buffers, one head at a time.
 public enum Attention {

@@ -1,3 +1,5 @@
+import WhisperKernels
+
 /// A fully connected layer `Y = X · Wᵀ + b` with weights in PyTorch's `[out, in]` layout.
 ///
 /// Weights that half precision represents exactly (Whisper checkpoints are trained and usually shipped in float16) are

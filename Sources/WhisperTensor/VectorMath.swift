@@ -23,15 +23,6 @@ extension UnsafeMutablePointer<Float> {
     }
 }
 
-extension UnsafePointer<Float16> {
-    /// Eight half-precision values widened to `Float` (one `vcvtph2ps`). Lane by lane rather than the standard
-    /// library's generic `SIMD8` conversion, which the optimiser leaves as a call in large loops.
-    @inline(__always) func lanes(at offset: Int) -> Lanes {
-        let h = UnsafeRawPointer(self + offset).loadUnaligned(as: SIMD8<Float16>.self)
-        return Lanes(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
-    }
-}
-
 enum VectorMath {
     /// `eˣ` per lane: Cody–Waite range reduction and Cephes' degree-6 polynomial (relative error < 2e-7);
     /// inputs below −87.3 (including −∞) give 0, above 88.7 saturate. Transparent: always inlined, since a call passes

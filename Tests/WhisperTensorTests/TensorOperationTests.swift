@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import WhisperKernels
+import WhisperKernelsAVX512
 @testable import WhisperTensor
 
 /// Each operation against a straightforward double-precision implementation, within 1e-4.
@@ -78,6 +80,60 @@ import Testing
                 #expect(together == Array(alone[0..<rows].joined()), "rows \(rows), half \(half), int8 \(int8)")
             }
         }
+    }
+
+    /// Both kernel families, called directly (whichever the CPU selects for ``MatrixVector``): sixteen-lane AVX-512 (where
+    /// the CPU has it) and eight-lane AVX2 kernels each give every row of a 1–8 row product bit for bit what it gives
+    /// alone, for `Float`, `Float16` and `Int8` weights, and agree with each other and the double-precision sum
+    /// within 1e-4 of each output's magnitude (they add in a different order).
+    @Test mutating func avx512AndAVX2KernelsAgree() {
+        let (inputs, outputs) = (400, 37)  // 400 = 25 × 16: no leftover columns; 37 outputs: odd pairs and quads
+        let weight = values(inputs * outputs).map { Float(Float16($0)) }
+        let half = weight.map { Float16($0) }
+        let int8 = weight.map { Int8(($0 * 127).rounded()) }
+        let x = values(8 * inputs)
+        func product<Weight: WidenableScalar>(
+            _ w: [Weight], rows: Int, from first: Int, avx512: Bool
+        ) -> [Float] {
+            var y = [Float](repeating: 0, count: rows * outputs)
+            w.withUnsafeBufferPointer { w in
+                x.withUnsafeBufferPointer { x in
+                    let input = x.baseAddress! + first * inputs
+                    if avx512 {
+                        AVX512MatrixVector.multiply(
+                            w.baseAddress!, outputs: 0..<outputs, inputs: inputs, input: input, rows: rows, output: &y,
+                            outputStride: outputs)
+                    } else {
+                        MatrixVectorKernels<SIMD8<Float>>.multiply(
+                            w.baseAddress!, outputs: 0..<outputs, inputs: inputs, input: input, rows: rows, output: &y,
+                            outputStride: outputs)
+                    }
+                }
+            }
+            return y
+        }
+        func check<Weight: WidenableScalar>(_ w: [Weight], _ name: String) {
+            let exact = (0..<8).map { r in
+                (0..<outputs).map { j in
+                    (0..<inputs).reduce(0.0) { $0 + Double(Weight.widen(w[j * inputs + $1])) * Double(x[r * inputs + $1]) }
+                }
+            }
+            for avx512 in MatrixVector.usesAVX512 ? [false, true] : [false] {
+                let alone = (0..<8).map { product(w, rows: 1, from: $0, avx512: avx512) }
+                for rows in 1...8 {
+                    let together = product(w, rows: rows, from: 0, avx512: avx512)
+                    #expect(together == Array(alone[0..<rows].joined()), "\(name), rows \(rows), AVX-512 \(avx512)")
+                }
+                for r in 0..<8 {
+                    for j in 0..<outputs {
+                        #expect(abs(Double(alone[r][j]) - exact[r][j]) <= 1e-4 * max(1, abs(exact[r][j])), "\(name) AVX-512 \(avx512)")
+                    }
+                }
+            }
+        }
+        check(weight, "Float")
+        check(half, "Float16")
+        check(int8, "Int8")
     }
 
     /// 8-bit weights with a scale per row, on every path (one row, several, `sgemm` over the dequantised matrix): within

@@ -1,0 +1,101 @@
+/// A vector of `Float` lanes the matrix-vector kernels compute with: `SIMD8<Float>` (AVX2) or `SIMD16<Float>`
+/// (AVX-512), with loads that widen half-precision and 8-bit weights.
+///
+/// The kernels are generic over it and `@inlinable`, so each module that instantiates them compiles them for its own
+/// target CPU: `WhisperTensor` for AVX2, `WhisperKernelsAVX512` for AVX-512.
+public protocol KernelVector: SIMD where Scalar == Float {
+    /// `scalarCount` values from `pointer + offset`.
+    static func load(_ pointer: UnsafePointer<Float>, at offset: Int) -> Self
+    /// `scalarCount` half-precision values from `pointer + offset`, widened (`vcvtph2ps`).
+    static func load(_ pointer: UnsafePointer<Float16>, at offset: Int) -> Self
+    /// `scalarCount` 8-bit integers from `pointer + offset`, converted (`vpmovsxbd`, `vcvtdq2ps`).
+    static func load(_ pointer: UnsafePointer<Int8>, at offset: Int) -> Self
+}
+
+// Conversions lane by lane rather than the standard library's generic SIMD conversions, which the optimiser leaves as
+// calls in large loops; written out, each load is one or two instructions.
+
+extension SIMD8<Float>: KernelVector {
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<Float>, at offset: Int) -> Self {
+        UnsafeRawPointer(pointer + offset).loadUnaligned(as: Self.self)
+    }
+
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<Float16>, at offset: Int) -> Self {
+        let h = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD8<Float16>.self)
+        return Self(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
+    }
+
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<Int8>, at offset: Int) -> Self {
+        let v = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD8<Int8>.self)
+        return Self(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]), Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
+    }
+}
+
+extension SIMD16<Float>: KernelVector {
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<Float>, at offset: Int) -> Self {
+        UnsafeRawPointer(pointer + offset).loadUnaligned(as: Self.self)
+    }
+
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<Float16>, at offset: Int) -> Self {
+        let h = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD16<Float16>.self)
+        return Self(
+            Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]),
+            Float(h[8]), Float(h[9]), Float(h[10]), Float(h[11]), Float(h[12]), Float(h[13]), Float(h[14]), Float(h[15]))
+    }
+
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<Int8>, at offset: Int) -> Self {
+        let v = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD16<Int8>.self)
+        return Self(
+            Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]), Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]),
+            Float(v[8]), Float(v[9]), Float(v[10]), Float(v[11]), Float(v[12]), Float(v[13]), Float(v[14]), Float(v[15]))
+    }
+}
+
+/// A weight element type the kernels read: `Float`, `Float16`, or `Int8` (quantised, scaled per row afterwards).
+public protocol WidenableScalar: Sendable {
+    /// `V.scalarCount` values from `pointer + offset` as `Float`.
+    static func vector<V: KernelVector>(_ pointer: UnsafePointer<Self>, at offset: Int) -> V
+    /// One value as `Float`.
+    static func widen(_ value: Self) -> Float
+}
+
+extension WidenableScalar {
+    /// Eight values from `pointer + offset` as `Float`.
+    @inlinable @inline(__always)
+    public static func lanes(_ pointer: UnsafePointer<Self>, at offset: Int) -> SIMD8<Float> {
+        vector(pointer, at: offset)
+    }
+}
+
+extension Float: WidenableScalar {
+    @inlinable @inline(__always)
+    public static func vector<V: KernelVector>(_ pointer: UnsafePointer<Float>, at offset: Int) -> V {
+        V.load(pointer, at: offset)
+    }
+
+    @inlinable @inline(__always) public static func widen(_ value: Float) -> Float { value }
+}
+
+extension Float16: WidenableScalar {
+    @inlinable @inline(__always)
+    public static func vector<V: KernelVector>(_ pointer: UnsafePointer<Float16>, at offset: Int) -> V {
+        V.load(pointer, at: offset)
+    }
+
+    @inlinable @inline(__always) public static func widen(_ value: Float16) -> Float { Float(value) }
+}
+
+extension Int8: WidenableScalar {
+    @inlinable @inline(__always)
+    public static func vector<V: KernelVector>(_ pointer: UnsafePointer<Int8>, at offset: Int) -> V {
+        V.load(pointer, at: offset)
+    }
+
+    @inlinable @inline(__always) public static func widen(_ value: Int8) -> Float { Float(value) }
+}
