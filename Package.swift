@@ -46,6 +46,7 @@ let package = Package(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
+        .systemLibrary(name: "CPrefetch"),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -58,6 +59,7 @@ let package = Package(
         ),
         .target(
             name: "WhisperKernels",
+            dependencies: ["CPrefetch"],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -67,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "WhisperTensor",
-            dependencies: ["CBLAS", "CDNNL", "WhisperKernels", "WhisperKernelsAVX512"],
+            dependencies: ["CBLAS", "CDNNL", "CPrefetch", "WhisperKernels", "WhisperKernelsAVX512"],
             swiftSettings: kernelSettings
         ),
         .target(
