@@ -10,12 +10,22 @@ public protocol KernelVector: SIMD where Scalar == Float {
     static func load(_ pointer: UnsafePointer<Float16>, at offset: Int) -> Self
     /// `scalarCount` 8-bit integers from `pointer + offset`, converted (`vpmovsxbd`, `vcvtdq2ps`).
     static func load(_ pointer: UnsafePointer<Int8>, at offset: Int) -> Self
+    /// The sum of the lanes as a tree of halves (three or four vector additions), not the standard library's
+    /// lane-by-lane chain (seven or fifteen dependent scalar additions, as long as the dot product it ends).
+    func laneSum() -> Float
 }
 
 // Conversions lane by lane rather than the standard library's generic SIMD conversions, which the optimiser leaves as
 // calls in large loops; written out, each load is one or two instructions.
 
 extension SIMD8<Float>: KernelVector {
+    @inlinable @inline(__always)
+    public func laneSum() -> Float {
+        let quarter = lowHalf + highHalf
+        let pair = quarter.lowHalf + quarter.highHalf
+        return pair[0] + pair[1]
+    }
+
     @inlinable @inline(__always)
     public static func load(_ pointer: UnsafePointer<Float>, at offset: Int) -> Self {
         UnsafeRawPointer(pointer + offset).loadUnaligned(as: Self.self)
@@ -35,6 +45,9 @@ extension SIMD8<Float>: KernelVector {
 }
 
 extension SIMD16<Float>: KernelVector {
+    @inlinable @inline(__always)
+    public func laneSum() -> Float { (lowHalf + highHalf).laneSum() }
+
     @inlinable @inline(__always)
     public static func load(_ pointer: UnsafePointer<Float>, at offset: Int) -> Self {
         UnsafeRawPointer(pointer + offset).loadUnaligned(as: Self.self)

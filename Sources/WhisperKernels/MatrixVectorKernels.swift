@@ -4,7 +4,7 @@ import CPrefetch
 /// `[outputs × inputs]`, over a range of outputs, in vectors of `V`.
 ///
 /// Each output's sum runs in the same order whatever the number of rows (one accumulator of `V` over the inputs, then
-/// its lanes added), so a row's results are bit-identical alone or with others.
+/// its lanes added as a tree, ``KernelVector/laneSum()``), so a row's results are bit-identical alone or with others.
 public enum MatrixVectorKernels<V: KernelVector> {
     /// The most input rows one call handles.
     public static var maximumRows: Int { 8 }
@@ -47,7 +47,7 @@ public enum MatrixVectorKernels<V: KernelVector> {
                 a3 = a3.addingProduct(Weight.vector(w3, at: k), x)
                 k += V.scalarCount
             }
-            var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+            var s0 = a0.laneSum(), s1 = a1.laneSum(), s2 = a2.laneSum(), s3 = a3.laneSum()
             while k < inputs {
                 s0 += Weight.widen(w0[k]) * input[k]
                 s1 += Weight.widen(w1[k]) * input[k]
@@ -69,7 +69,7 @@ public enum MatrixVectorKernels<V: KernelVector> {
                 a = a.addingProduct(Weight.vector(w, at: k), V.load(input, at: k))
                 k += V.scalarCount
             }
-            var s = a.sum()
+            var s = a.laneSum()
             while k < inputs {
                 s += Weight.widen(w[k]) * input[k]
                 k += 1
@@ -224,14 +224,14 @@ public enum MatrixVectorKernels<V: KernelVector> {
             for k in vectorEnd..<inputs { sum += Weight.widen(w[k]) * row[k] }
             return sum
         }
-        output[0] = sums.0.sum() + tail(x.0)
-        output[outputStride] = sums.1.sum() + tail(x.1)
-        if rows > 2 { output[2 * outputStride] = sums.2.sum() + tail(x.2) }
-        if rows > 3 { output[3 * outputStride] = sums.3.sum() + tail(x.3) }
-        if rows > 4 { output[4 * outputStride] = sums.4.sum() + tail(x.4) }
-        if rows > 5 { output[5 * outputStride] = sums.5.sum() + tail(x.5) }
-        if rows > 6 { output[6 * outputStride] = sums.6.sum() + tail(x.6) }
-        if rows > 7 { output[7 * outputStride] = sums.7.sum() + tail(x.7) }
+        output[0] = sums.0.laneSum() + tail(x.0)
+        output[outputStride] = sums.1.laneSum() + tail(x.1)
+        if rows > 2 { output[2 * outputStride] = sums.2.laneSum() + tail(x.2) }
+        if rows > 3 { output[3 * outputStride] = sums.3.laneSum() + tail(x.3) }
+        if rows > 4 { output[4 * outputStride] = sums.4.laneSum() + tail(x.4) }
+        if rows > 5 { output[5 * outputStride] = sums.5.laneSum() + tail(x.5) }
+        if rows > 6 { output[6 * outputStride] = sums.6.laneSum() + tail(x.6) }
+        if rows > 7 { output[7 * outputStride] = sums.7.laneSum() + tail(x.7) }
     }
 }
 

@@ -62,16 +62,25 @@ enum VectorMath {
         return unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | signBits, to: Lanes.self)
     }
 
-    /// The largest of `count` values.
+    /// The largest of `count` values. Four running maxima, so that consecutive comparisons do not wait for each
+    /// other (a logits row is 51,864 values).
     static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var best = Lanes(repeating: -.infinity)
+        func larger(_ a: Lanes, _ b: Lanes) -> Lanes { a.replacing(with: b, where: b .> a) }
+        let lowest = Lanes(repeating: -.infinity)
+        var (b0, b1, b2, b3) = (lowest, lowest, lowest, lowest)
         var j = 0
+        while j + 4 * laneCount <= count {
+            b0 = larger(b0, x.lanes(at: j))
+            b1 = larger(b1, x.lanes(at: j + laneCount))
+            b2 = larger(b2, x.lanes(at: j + 2 * laneCount))
+            b3 = larger(b3, x.lanes(at: j + 3 * laneCount))
+            j += 4 * laneCount
+        }
         while j + laneCount <= count {
-            let v = x.lanes(at: j)
-            best = best.replacing(with: v, where: v .> best)
+            b0 = larger(b0, x.lanes(at: j))
             j += laneCount
         }
-        var result = best.max()
+        var result = larger(larger(b0, b1), larger(b2, b3)).max()
         while j < count {
             if x[j] > result { result = x[j] }
             j += 1

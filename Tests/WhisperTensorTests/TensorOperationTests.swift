@@ -136,6 +136,20 @@ import WhisperKernelsAVX512
         check(int8, "Int8")
     }
 
+    /// The maximum of a row is found wherever it is: in any of the four running maxima, the eight-lane tail or the
+    /// scalar tail; a row of −∞ (fully masked) gives −∞.
+    @Test mutating func maximumFindsTheLargestAnywhere() {
+        for count in [1, 7, 8, 9, 31, 32, 33, 40, 100, 1001] {
+            for position in Set([0, count / 3, count / 2, count - 8, count - 1].filter { $0 >= 0 }) {
+                var row = values(count)
+                row[position] = 5
+                #expect(Activations.maximum(&row, count: count) == 5, "count \(count), position \(position)")
+            }
+        }
+        var masked = [Float](repeating: -.infinity, count: 37)
+        #expect(Activations.maximum(&masked, count: masked.count) == -.infinity)
+    }
+
     /// 8-bit weights with a scale per row, on every path (one row, several, `sgemm` over the dequantised matrix): within
     /// the quantisation error (half a step of `max|w| / 127` per weight, so about 0.4% of a row's largest weight).
     @Test(arguments: [1, 3, 8, 40]) mutating func int8LinearMatchesDoublePrecision(rows: Int) {
