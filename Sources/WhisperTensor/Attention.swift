@@ -227,7 +227,7 @@ public enum Attention {
             s1 = s1.addingProduct(query.lanes(at: j + laneCount), KeyValue.lanes(key, at: j + laneCount))
             j += 2 * laneCount
         }
-        var total = (s0 + s1).sum()
+        var total = (s0 + s1).laneSum()
         while j < count {
             total += query[j] * KeyValue.widen(key[j])
             j += 1
