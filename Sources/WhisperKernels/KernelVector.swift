@@ -53,20 +53,15 @@ extension SIMD16<Float>: KernelVector {
         UnsafeRawPointer(pointer + offset).loadUnaligned(as: Self.self)
     }
 
+    // Two eight-lane halves: the optimiser joins them into one sixteen-lane conversion.
     @inlinable @inline(__always)
     public static func load(_ pointer: UnsafePointer<Float16>, at offset: Int) -> Self {
-        let h = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD16<Float16>.self)
-        return Self(
-            Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]),
-            Float(h[8]), Float(h[9]), Float(h[10]), Float(h[11]), Float(h[12]), Float(h[13]), Float(h[14]), Float(h[15]))
+        Self(lowHalf: .load(pointer, at: offset), highHalf: .load(pointer, at: offset + 8))
     }
 
     @inlinable @inline(__always)
     public static func load(_ pointer: UnsafePointer<Int8>, at offset: Int) -> Self {
-        let v = UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD16<Int8>.self)
-        return Self(
-            Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]), Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]),
-            Float(v[8]), Float(v[9]), Float(v[10]), Float(v[11]), Float(v[12]), Float(v[13]), Float(v[14]), Float(v[15]))
+        Self(lowHalf: .load(pointer, at: offset), highHalf: .load(pointer, at: offset + 8))
     }
 }
 

@@ -308,9 +308,12 @@ import WhisperKernelsAVX512
     }
 
     /// Without a weights callback, heads are shared between threads (six heads): a decoder step over many keys, and
-    /// many queries (the encoder; with oneDNN each head's products on one thread); same results.
-    @Test(arguments: [(1, 1500, nil, 64), (5, 1500, nil, 64), (3, 3000, 2000, 16), (40, 40, nil, 16), (20, 30, 10, 64)]
-        as [(Int, Int, Int?, Int)])
+    /// many queries (the encoder; with oneDNN each head's products on one thread, in blocks of
+    /// ``Attention/queryBlock`` queries, the causal mask following each block); same results.
+    @Test(arguments: [
+        (1, 1500, nil, 64), (5, 1500, nil, 64), (3, 3000, 2000, 16), (40, 40, nil, 16), (20, 30, 10, 64),
+        (300, 700, nil, 64), (260, 400, 140, 16),
+    ] as [(Int, Int, Int?, Int)])
     mutating func attentionSplitBetweenThreadsMatchesNaive(queries: Int, keyCount: Int, causalOffset: Int?, headWidth: Int) {
         let threads = Matrix.threadCount
         defer { Matrix.threadCount = threads }
