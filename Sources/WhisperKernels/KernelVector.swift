@@ -13,12 +13,36 @@ public protocol KernelVector: SIMD where Scalar == Float {
     /// The sum of the lanes as a tree of halves (three or four vector additions), not the standard library's
     /// lane-by-lane chain (seven or fifteen dependent scalar additions, as long as the dot product it ends).
     func laneSum() -> Float
+
+    // Bit manipulations, written per width with the concrete standard-library operations (one instruction each): the
+    // generic SIMD integer operations compile to loops over the lanes.
+
+    /// `2ⁿ` in each lane, for `shifted = n + 1.5·2²³` (an integer `n` held in the low mantissa bits).
+    static func powerOfTwo(shifted: Self) -> Self
+    /// The absolute value of each lane.
+    var magnitude: Self { get }
+    /// `self` (non-negative) with the sign of `other` in each lane.
+    func withSign(of other: Self) -> Self
 }
 
 // Conversions lane by lane rather than the standard library's generic SIMD conversions, which the optimiser leaves as
 // calls in large loops; written out, each load is one or two instructions.
 
 extension SIMD8<Float>: KernelVector {
+    @inlinable @inline(__always)
+    public static func powerOfTwo(shifted: Self) -> Self {
+        unsafeBitCast((unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23, to: Self.self)
+    }
+
+    @inlinable @inline(__always)
+    public var magnitude: Self { unsafeBitCast(unsafeBitCast(self, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Self.self) }
+
+    @inlinable @inline(__always)
+    public func withSign(of other: Self) -> Self {
+        let sign = unsafeBitCast(other, to: SIMD8<UInt32>.self) & 0x8000_0000
+        return unsafeBitCast(unsafeBitCast(self, to: SIMD8<UInt32>.self) | sign, to: Self.self)
+    }
+
     @inlinable @inline(__always)
     public func laneSum() -> Float {
         let quarter = lowHalf + highHalf
@@ -45,6 +69,21 @@ extension SIMD8<Float>: KernelVector {
 }
 
 extension SIMD16<Float>: KernelVector {
+    // The bit manipulations in eight-lane halves, which the optimiser joins into sixteen-lane instructions.
+
+    @inlinable @inline(__always)
+    public static func powerOfTwo(shifted: Self) -> Self {
+        Self(lowHalf: .powerOfTwo(shifted: shifted.lowHalf), highHalf: .powerOfTwo(shifted: shifted.highHalf))
+    }
+
+    @inlinable @inline(__always)
+    public var magnitude: Self { Self(lowHalf: lowHalf.magnitude, highHalf: highHalf.magnitude) }
+
+    @inlinable @inline(__always)
+    public func withSign(of other: Self) -> Self {
+        Self(lowHalf: lowHalf.withSign(of: other.lowHalf), highHalf: highHalf.withSign(of: other.highHalf))
+    }
+
     @inlinable @inline(__always)
     public func laneSum() -> Float { (lowHalf + highHalf).laneSum() }
 
@@ -62,6 +101,27 @@ extension SIMD16<Float>: KernelVector {
     @inlinable @inline(__always)
     public static func load(_ pointer: UnsafePointer<Int8>, at offset: Int) -> Self {
         Self(lowHalf: .load(pointer, at: offset), highHalf: .load(pointer, at: offset + 8))
+    }
+}
+
+extension KernelVector {
+    // Lane by lane: the optimiser makes one `vmaxps` / `vminps` of these loops, while the standard library's
+    // `replacing(with:where:)` compiles to a mask round trip through general registers with AVX-512.
+
+    /// The larger of `self` and `other` in each lane (`self` where they are unordered).
+    @inlinable @inline(__always)
+    public func lanewiseMaximum(_ other: Self) -> Self {
+        var result = self
+        for i in 0..<Self.scalarCount { result[i] = other[i] > self[i] ? other[i] : self[i] }
+        return result
+    }
+
+    /// The smaller of `self` and `other` in each lane (`self` where they are unordered).
+    @inlinable @inline(__always)
+    public func lanewiseMinimum(_ other: Self) -> Self {
+        var result = self
+        for i in 0..<Self.scalarCount { result[i] = other[i] < self[i] ? other[i] : self[i] }
+        return result
     }
 }
 

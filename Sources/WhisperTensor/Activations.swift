@@ -5,29 +5,17 @@ public enum Activations {
     /// GELU, `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))`, in place (erf to within 2e-7).
     public static func gelu(_ values: UnsafeMutableBufferPointer<Float>) {
         guard let x = values.baseAddress else { return }
-        let count = values.count
-        let inverseRoot2: Float = 0.707_106_781_186_547_52
-        var j = 0
-        while j + laneCount <= count {
-            let v = x.lanes(at: j)
-            x.store(0.5 * v * (1 + VectorMath.erf(v * inverseRoot2)), at: j)
-            j += laneCount
-        }
-        while j < count {
-            let v = Lanes(repeating: x[j])
-            x[j] = (0.5 * v * (1 + VectorMath.erf(v * inverseRoot2)))[0]
-            j += 1
-        }
+        VectorMath.gelu(x, count: values.count)
     }
 
     /// Softmax of each of `rows` rows of `width` values (row stride `stride`), in place, subtracting the row maximum first.
-    public static func softmax(_ values: UnsafeMutablePointer<Float>, rows: Int, width: Int, stride: Int? = nil) {
-        let stride = stride ?? width
-        for row in 0..<rows {
-            let x = values + row * stride
-            let sum = VectorMath.sumOfExponentials(x, count: width, shift: VectorMath.maximum(x, count: width), storing: true)
-            VectorMath.scale(x, count: width, by: 1 / sum)
-        }
+    /// With `sums`, the rows are left unnormalised, `e^(x − max)`, and each row's sum is written to `sums[row]`: for
+    /// callers that divide a smaller result by the sums instead.
+    public static func softmax(
+        _ values: UnsafeMutablePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
+        unnormalisedSums sums: UnsafeMutablePointer<Float>? = nil
+    ) {
+        VectorMath.softmax(values, rows: rows, width: width, stride: stride ?? width, sums: sums)
     }
 
     /// Log-softmax of one row, in place; returns the log of the normaliser.

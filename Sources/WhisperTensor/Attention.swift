@@ -87,7 +87,7 @@ public enum Attention {
                             query: query.rows(first, count: rows), keys: keys, values: values, head: head,
                             headWidth: headWidth, scale: scale, causalOffset: causalOffset.map { $0 + first },
                             output: out + first * outputStride + head * headWidth, outputStride: outputStride,
-                            scores: scratch, threads: 1)
+                            scores: scratch, threads: 1, keepsWeights: false)
                     }
                 }
             }
@@ -104,19 +104,21 @@ public enum Attention {
             } else {
                 manyQueries(
                     query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
-                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores, threads: nil)
+                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores, threads: nil,
+                    keepsWeights: onWeights != nil)
             }
             onWeights?(head, scores)
         }
     }
 
-    /// One head for many query rows through `sgemm` on `threads` threads (``Matrix/threadCount`` when `nil`);
-    /// `scores` holds the `query.rows × keys.rows` weights afterwards. Half-precision keys and values are widened
-    /// first (one head's block).
+    /// One head for many query rows through `sgemm` on `threads` threads (``Matrix/threadCount`` when `nil`).
+    /// With `keepsWeights`, `scores` holds the `query.rows × keys.rows` attention weights afterwards; otherwise they are
+    /// left unnormalised and the output rows are divided by the sums instead (64 values per row rather than one per key).
+    /// Half-precision keys and values are widened first (one head's block).
     static func manyQueries<KeyValue: WidenableScalar>(
         query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>, head: Int, headWidth: Int,
         scale: Float, causalOffset: Int?, output: UnsafeMutablePointer<Float>, outputStride: Int,
-        scores: UnsafeMutablePointer<Float>, threads: Int?
+        scores: UnsafeMutablePointer<Float>, threads: Int?, keepsWeights: Bool
     ) {
         let (queries, keyCount) = (query.rows, keys.rows)
         withSinglePrecision(keys, head: head, headWidth: headWidth) { k, keyStride in
@@ -132,11 +134,16 @@ public enum Attention {
                 }
             }
         }
-        Activations.softmax(scores, rows: queries, width: keyCount)
-        withSinglePrecision(values, head: head, headWidth: headWidth) { v, valueStride in
-            Matrix.gemm(
-                scores, v, output, m: queries, n: headWidth, k: keyCount, transposeB: false,
-                lda: keyCount, ldb: valueStride, ldc: outputStride, alpha: 1, beta: 0, threads: threads)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: queries) { buffer in
+            let sums = keepsWeights ? nil : buffer.baseAddress
+            Activations.softmax(scores, rows: queries, width: keyCount, unnormalisedSums: sums)
+            withSinglePrecision(values, head: head, headWidth: headWidth) { v, valueStride in
+                Matrix.gemm(
+                    scores, v, output, m: queries, n: headWidth, k: keyCount, transposeB: false,
+                    lda: keyCount, ldb: valueStride, ldc: outputStride, alpha: 1, beta: 0, threads: threads)
+            }
+            guard let sums else { return }
+            for i in 0..<queries { VectorMath.scale(output + i * outputStride, count: headWidth, by: 1 / sums[i]) }
         }
     }
 

@@ -39,7 +39,7 @@ extension Tensor {
             let parts = values.count >= Self.parallelElements ? Matrix.threadCount : 1
             guard parts > 1 else { return Activations.gelu(values) }
             // Chunks of whole vectors, so every element takes the same path as in one pass.
-            let chunk = (values.count / parts + 7) & ~7
+            let chunk = (values.count / parts + 15) & ~15
             nonisolated(unsafe) let base = values.baseAddress!
             let count = values.count
             DispatchQueue.concurrentPerform(iterations: parts) { part in

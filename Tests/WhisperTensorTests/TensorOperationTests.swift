@@ -255,6 +255,64 @@ import WhisperKernelsAVX512
         }
     }
 
+    /// The element-wise kernels in both widths (AVX-512 where the CPU has it, AVX2) against double precision, on row
+    /// lengths with and without a padded tail: `exp` within 3e-7 relative down to e⁻⁸⁷ and exactly 0 from −88 (and for
+    /// −∞), GELU within 2e-6, softmax rows within a few roundings, and the deferred form (``Activations/softmax(_:rows:width:stride:unnormalisedSums:)``)
+    /// equal to the normalised one once divided.
+    @Test mutating func elementwiseKernelsMatchDoublePrecisionInBothWidths() {
+        func check<V: KernelVector>(_: V.Type, _ gelu: (UnsafeMutablePointer<Float>, Int) -> Void,
+                                    _ softmax: (UnsafeMutablePointer<Float>, Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
+            let name = "\(V.scalarCount) lanes"
+            for x in stride(from: -87.0, through: 88.0, by: 0.173) {
+                let e = ElementwiseKernels<V>.exp(V(repeating: Float(x)))
+                let exact = Foundation.exp(Double(Float(x)))
+                #expect(abs(Double(e[0]) - exact) <= 3e-7 * exact, "\(name), exp(\(x))")
+            }
+            for x: Float in [-88, -90, -1000, -.infinity] {
+                #expect(ElementwiseKernels<V>.exp(V(repeating: x)) == V(repeating: 0), "\(name), exp(\(x))")
+            }
+            for count in [1, 7, 15, 16, 17, 33, 1500] {
+                let inputs = values(count).map { $0 * 6 }
+                var data = inputs
+                gelu(&data, count)
+                for (x, y) in zip(inputs, data) {
+                    let exact = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+                    #expect(abs(Double(y) - exact) < 2e-6 * max(1, abs(Double(x))), "\(name), GELU(\(x))")
+                }
+                let rows = 3
+                var scores = values(rows * count).map { $0 * 30 }
+                let masked = count > 1 ? count / 2 : nil  // a masked key in the first row
+                if let masked { scores[masked] = -.infinity }
+                var normalised = scores, deferred = scores
+                var sums = [Float](repeating: 0, count: rows)
+                softmax(&normalised, rows, count, nil)
+                softmax(&deferred, rows, count, &sums)
+                for r in 0..<rows {
+                    let row = scores[(r * count)..<((r + 1) * count)].map(Double.init)
+                    let maximum = row.max()!
+                    let total = row.reduce(0) { $0 + Foundation.exp($1 - maximum) }
+                    for (i, x) in row.enumerated() where x > -.infinity {
+                        let expected = Foundation.exp(x - maximum) / total
+                        let tolerance = (5e-7 + 1.2e-7 * abs(x - maximum)) * expected
+                        #expect(abs(Double(normalised[r * count + i]) - expected) <= tolerance, "\(name), softmax")
+                        #expect(abs(Double(deferred[r * count + i] / sums[r]) - expected) <= tolerance + 1e-7 * expected)
+                    }
+                }
+                if let masked {
+                    #expect(normalised[masked] == 0 && deferred[masked] == 0, "\(name): a masked key weighs nothing")
+                }
+            }
+        }
+        check(SIMD8<Float>.self, { ElementwiseKernels<SIMD8<Float>>.gelu($0, count: $1) }) {
+            ElementwiseKernels<SIMD8<Float>>.softmax($0, rows: $1, width: $2, stride: $2, sums: $3)
+        }
+        if MatrixVector.usesAVX512 {
+            check(SIMD16<Float>.self, { AVX512Elementwise.gelu($0, count: $1) }) {
+                AVX512Elementwise.softmax($0, rows: $1, width: $2, stride: $2, sums: $3)
+            }
+        }
+    }
+
     /// GELU over a tensor large enough to be split between threads equals one pass, bit for bit.
     @Test mutating func splitGELUMatchesOnePass() {
         let threads = Matrix.threadCount
