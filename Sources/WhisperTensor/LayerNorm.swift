@@ -62,7 +62,7 @@ public struct LayerNorm: Sendable {
 
     /// Normalises every row of a tensor.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        var output = Tensor(rows: input.rows, columns: input.columns)
+        var output = Tensor(uninitializedRows: input.rows, columns: input.columns)
         input.storage.withUnsafeBufferPointer { x in
             output.storage.withUnsafeMutableBufferPointer { y in
                 apply(x.baseAddress!, rows: input.rows, into: y.baseAddress!)

@@ -13,8 +13,8 @@ public struct Linear: Sendable {
     /// `outputs` values, or empty for no bias.
     public let bias: [Float]
     let weight: WeightStorage
-    /// This layer's bfloat16 products, prepared on first use (see ``ProductPrecision/bfloat16``).
-    private let bfloat16Products = OnceCache<BFloat16ProductKey, BFloat16Product>()
+    /// This layer's oneDNN products, prepared on first use (``oneDNNPrecision(_:rows:)``).
+    private let oneDNNProducts = OnceCache<LayerProductKey, LayerProduct>()
 
     /// Creates a layer; `weight.count` must be `outputs × inputs` and `bias` empty or `outputs` long.
     public init(weight: [Float], bias: [Float], inputs: Int, outputs: Int) {
@@ -111,18 +111,18 @@ public struct Linear: Sendable {
     ///   ``MatrixVector/maximumRows`` rows in bfloat16 (with the GELU fused); fewer rows are always `Float`.
     public func callAsFunction(_ input: Tensor, precision: ProductPrecision = .float32, thenGELU: Bool = false) -> Tensor {
         precondition(input.columns == inputs, "linear input width mismatch")
-        var output = Tensor(rows: input.rows, columns: outputs)
+        let epilogue: ProductEpilogue = thenGELU ? .gelu : .none
+        var output = Tensor(uninitializedRows: input.rows, columns: outputs)
         input.storage.withUnsafeBufferPointer { x in
             output.storage.withUnsafeMutableBufferPointer { y in
-                if usesBFloat16(precision, rows: input.rows) {
-                    bfloat16Product(rows: input.rows, epilogue: thenGELU ? .gelu : .none)
-                        .apply(x.baseAddress!, into: y.baseAddress!, threads: Matrix.threadCount)
+                if let product = oneDNNPrecision(precision, rows: input.rows, epilogue: epilogue) {
+                    applyOneDNN(x.baseAddress!, rows: input.rows, into: y.baseAddress!, epilogue: epilogue, precision: product)
                 } else {
                     apply(x.baseAddress!, rows: input.rows, into: y.baseAddress!)
                 }
             }
         }
-        if thenGELU && !usesBFloat16(precision, rows: input.rows) { output.applyGELU() }
+        if thenGELU && oneDNNPrecision(precision, rows: input.rows, epilogue: epilogue) == nil { output.applyGELU() }
         return output
     }
 
@@ -130,7 +130,7 @@ public struct Linear: Sendable {
     /// ``callAsFunction(_:precision:thenGELU:)`` does.
     public func addProduct(of input: Tensor, to output: inout Tensor, precision: ProductPrecision = .float32) {
         precondition(input.columns == inputs && output.columns == outputs && output.rows == input.rows, "linear shape mismatch")
-        guard usesBFloat16(precision, rows: input.rows) else {
+        guard let product = oneDNNPrecision(precision, rows: input.rows, epilogue: .accumulate) else {
             let product = self(input)
             product.storage.withUnsafeBufferPointer { source in
                 output.storage.withUnsafeMutableBufferPointer { target in
@@ -141,29 +141,52 @@ public struct Linear: Sendable {
         }
         input.storage.withUnsafeBufferPointer { x in
             output.storage.withUnsafeMutableBufferPointer { y in
-                bfloat16Product(rows: input.rows, epilogue: .accumulate)
-                    .apply(x.baseAddress!, into: y.baseAddress!, threads: Matrix.threadCount)
+                applyOneDNN(x.baseAddress!, rows: input.rows, into: y.baseAddress!, epilogue: .accumulate, precision: product)
             }
         }
     }
 
-    private func usesBFloat16(_ precision: ProductPrecision, rows: Int) -> Bool {
-        precision == .bfloat16 && rows > MatrixVector.maximumRows
+    /// Rows from which a `Float` product without GELU runs on oneDNN's matmul with its bias (and residual sum) fused,
+    /// rather than on `sgemm` followed by passes for them: the encoder's 1,500 rows and the decoder's projections of the
+    /// audio. The fused residual sum saves about 15% of the feed-forward output product; oneDNN 2.6's GELU post-op is
+    /// slower than `sgemm` and this module's AVX-512 GELU pass, so GELU products stay there.
+    static let fusedRows = 1000
+
+    /// The precision of the oneDNN product (``LayerProduct``) a product of `rows` rows runs on, `nil` for
+    /// ``MatrixVector`` or `sgemm`: bfloat16 where asked for (and accelerated), `Float` for many rows without GELU
+    /// where oneDNN is the GEMM library.
+    private func oneDNNPrecision(_ precision: ProductPrecision, rows: Int, epilogue: ProductEpilogue) -> ProductPrecision? {
+        if precision == .bfloat16 && rows > MatrixVector.maximumRows { return .bfloat16 }
+        return Matrix.backend == .oneDNN && rows >= Self.fusedRows && epilogue != .gelu ? .float32 : nil
     }
 
-    private func bfloat16Product(rows: Int, epilogue: ProductEpilogue) -> BFloat16Product {
-        bfloat16Products.value(for: BFloat16ProductKey(rows: rows, epilogue: epilogue)) {
-            weight.withSinglePrecision(rows: outputs, width: inputs) {
-                BFloat16Product(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue)
+    private func applyOneDNN(
+        _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, epilogue: ProductEpilogue,
+        precision: ProductPrecision
+    ) {
+        let key = LayerProductKey(rows: rows, epilogue: epilogue, precision: precision)
+        if precision == .bfloat16 {
+            let product = oneDNNProducts.value(for: key) {
+                weight.withSinglePrecision(rows: outputs, width: inputs) {
+                    LayerProduct(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
+                }
             }
+            return product.apply(input, weight: nil, into: output, threads: Matrix.threadCount)
+        }
+        weight.withSinglePrecision(rows: outputs, width: inputs) { w in
+            let product = oneDNNProducts.value(for: key) {
+                LayerProduct(weight: w, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
+            }
+            product.apply(input, weight: w, into: output, threads: Matrix.threadCount)
         }
     }
 }
 
-/// Which bfloat16 product of a layer: they are prepared per row count and epilogue.
-struct BFloat16ProductKey: Hashable, Sendable {
+/// Which oneDNN product of a layer: they are prepared per row count, epilogue and precision.
+struct LayerProductKey: Hashable, Sendable {
     let rows: Int
     let epilogue: ProductEpilogue
+    let precision: ProductPrecision
 }
 
 /// A weight matrix in `Float` or, when that loses nothing, `Float16`.

@@ -1,13 +1,17 @@
 internal import CDNNL
 
-/// `Y = epilogue(X · Wᵀ + b)` for a fixed row count in bfloat16 on oneDNN's matmul (AMX), with `W` rounded to
-/// bfloat16 and packed into the kernel's layout once.
-final class BFloat16Product: @unchecked Sendable {
+/// `Y = epilogue(X · Wᵀ + b)` for a fixed row count on oneDNN's matmul, the bias and the epilogue applied as the kernel
+/// writes each block rather than in passes of their own:
+/// - bfloat16 (AMX): `W` rounded and packed into the kernel's layout once;
+/// - `Float`: `W` as the layer holds it (PyTorch's layout), given at each call, so the weights are not held twice.
+final class LayerProduct: @unchecked Sendable {
     let rows: Int
     let inputs: Int
     let outputs: Int
+    let precision: ProductPrecision
     private let primitive: dnnl_primitive_t
-    private let packedWeights: UnsafeMutableRawPointer
+    /// The bfloat16 weights in the kernel's layout; `nil` for `Float`.
+    private let packedWeights: UnsafeMutableRawPointer?
     private let bias: UnsafeMutablePointer<Float>?
     private let sourceDescriptor: dnnl_memory_desc_t
     private let weightsDescriptor: dnnl_memory_desc_t
@@ -15,28 +19,38 @@ final class BFloat16Product: @unchecked Sendable {
     private let destinationDescriptor: dnnl_memory_desc_t
     private let scratchpadDescriptor: dnnl_memory_desc_t
 
-    /// Prepares the product of `rows` rows by `weight` (`outputs × inputs`, PyTorch's layout, as `Float`).
-    init(weight: UnsafePointer<Float>, bias: [Float], rows: Int, inputs: Int, outputs: Int, epilogue: ProductEpilogue) {
+    /// Prepares the product of `rows` rows by `weight` (`outputs × inputs`, PyTorch's layout, as `Float`), which a
+    /// bfloat16 product packs now and a `Float` one only reads for its layout.
+    init(
+        weight: UnsafePointer<Float>, bias: [Float], rows: Int, inputs: Int, outputs: Int, epilogue: ProductEpilogue,
+        precision: ProductPrecision
+    ) {
         self.rows = rows
         self.inputs = inputs
         self.outputs = outputs
-        var source = OneDNN.descriptor(rows: rows, columns: inputs, type: dnnl_bf16, rowStride: inputs)
+        self.precision = precision
+        let operandType = precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
+        var source = OneDNN.descriptor(rows: rows, columns: inputs, type: operandType, rowStride: inputs)
         var destination = OneDNN.descriptor(rows: rows, columns: outputs, type: dnnl_f32, rowStride: outputs)
         var biasValues = OneDNN.descriptor(rows: 1, columns: outputs, type: dnnl_f32, rowStride: outputs)
         (sourceDescriptor, destinationDescriptor, biasDescriptor) = (source, destination, biasValues)
-        var anyWeights = dnnl_memory_desc_t()
-        var weightDims: (Int64, Int64) = (Int64(inputs), Int64(outputs))
-        withUnsafeMutableBytes(of: &weightDims) {
-            OneDNN.check(
-                dnnl_memory_desc_init_by_tag(&anyWeights, 2, $0.baseAddress!.assumingMemoryBound(to: Int64.self), dnnl_bf16, dnnl_format_tag_any),
-                "weights descriptor")
+        // Wᵀ as a K × N matrix in PyTorch's layout (column stride K).
+        var plainWeights = OneDNN.descriptor(rows: inputs, columns: outputs, type: operandType, rowStride: 1, columnStride: inputs)
+        var weights = plainWeights
+        if precision == .bfloat16 {
+            var weightDims: (Int64, Int64) = (Int64(inputs), Int64(outputs))
+            withUnsafeMutableBytes(of: &weightDims) {
+                OneDNN.check(
+                    dnnl_memory_desc_init_by_tag(&weights, 2, $0.baseAddress!.assumingMemoryBound(to: Int64.self), operandType, dnnl_format_tag_any),
+                    "weights descriptor")
+            }
         }
         var matmul = dnnl_matmul_desc_t()
         let hasBias = !bias.isEmpty
         if hasBias {
-            OneDNN.check(dnnl_matmul_desc_init(&matmul, &source, &anyWeights, &biasValues, &destination), "matmul descriptor")
+            OneDNN.check(dnnl_matmul_desc_init(&matmul, &source, &weights, &biasValues, &destination), "matmul descriptor")
         } else {
-            OneDNN.check(dnnl_matmul_desc_init(&matmul, &source, &anyWeights, nil, &destination), "matmul descriptor")
+            OneDNN.check(dnnl_matmul_desc_init(&matmul, &source, &weights, nil, &destination), "matmul descriptor")
         }
         let made = OneDNN.primitive(for: &matmul, "matmul", postOps: epilogue == .none ? nil : { postOps in
             switch epilogue {
@@ -47,28 +61,30 @@ final class BFloat16Product: @unchecked Sendable {
         })
         primitive = made.primitive
         scratchpadDescriptor = made.scratchpad
-        var packedDescriptor = made.weights
-        weightsDescriptor = packedDescriptor
-
-        // Wᵀ as a K × N bfloat16 matrix in PyTorch's layout (column stride K), reordered into the kernel's layout.
-        let plain = UnsafeMutablePointer<UInt16>.allocate(capacity: inputs * outputs)
-        defer { plain.deallocate() }
-        BFloat16.convert(weight, count: inputs * outputs, into: plain)
-        var plainDescriptor = OneDNN.descriptor(rows: inputs, columns: outputs, type: dnnl_bf16, rowStride: 1, columnStride: inputs)
-        let packed = UnsafeMutableRawPointer.allocate(byteCount: dnnl_memory_desc_get_size(&packedDescriptor), alignment: 64)
-        packedWeights = packed
-        var reorderDescriptor: dnnl_primitive_desc_t?
-        OneDNN.check(
-            dnnl_reorder_primitive_desc_create(&reorderDescriptor, &plainDescriptor, OneDNN.engine, &packedDescriptor, OneDNN.engine, nil),
-            "weights reorder")
-        defer { dnnl_primitive_desc_destroy(reorderDescriptor) }
-        var reorder: dnnl_primitive_t?
-        OneDNN.check(dnnl_primitive_create(&reorder, reorderDescriptor), "weights reorder primitive")
-        defer { dnnl_primitive_destroy(reorder) }
-        OneDNN.execute(
-            reorder!,
-            [(whisper_dnnl_arg_from, UnsafeRawPointer(plain), plainDescriptor), (whisper_dnnl_arg_to, UnsafeRawPointer(packed), packedDescriptor)],
-            scratchpad: nil, threads: Matrix.threadCount)
+        if precision == .bfloat16 {
+            var packedDescriptor = made.weights
+            weightsDescriptor = packedDescriptor
+            let packed = UnsafeMutableRawPointer.allocate(byteCount: dnnl_memory_desc_get_size(&packedDescriptor), alignment: 64)
+            packedWeights = packed
+            let plain = UnsafeMutablePointer<UInt16>.allocate(capacity: inputs * outputs)
+            defer { plain.deallocate() }
+            BFloat16.convert(weight, count: inputs * outputs, into: plain)
+            var reorderDescriptor: dnnl_primitive_desc_t?
+            OneDNN.check(
+                dnnl_reorder_primitive_desc_create(&reorderDescriptor, &plainWeights, OneDNN.engine, &packedDescriptor, OneDNN.engine, nil),
+                "weights reorder")
+            defer { dnnl_primitive_desc_destroy(reorderDescriptor) }
+            var reorder: dnnl_primitive_t?
+            OneDNN.check(dnnl_primitive_create(&reorder, reorderDescriptor), "weights reorder primitive")
+            defer { dnnl_primitive_destroy(reorder) }
+            OneDNN.execute(
+                reorder!,
+                [(whisper_dnnl_arg_from, UnsafeRawPointer(plain), plainWeights), (whisper_dnnl_arg_to, UnsafeRawPointer(packed), packedDescriptor)],
+                scratchpad: nil, threads: Matrix.threadCount)
+        } else {
+            weightsDescriptor = plainWeights
+            packedWeights = nil
+        }
         if hasBias {
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: outputs)
             copy.initialize(from: bias, count: outputs)
@@ -80,19 +96,32 @@ final class BFloat16Product: @unchecked Sendable {
 
     deinit {
         dnnl_primitive_destroy(primitive)
-        packedWeights.deallocate()
+        packedWeights?.deallocate()
         bias?.deallocate()
     }
 
     /// Applies the product to `rows` rows of `input` (stride `inputs`), writing (or, with ``ProductEpilogue/accumulate``,
-    /// adding to) `rows` rows of `output` (stride `outputs`), on `threads` threads.
-    func apply(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
+    /// adding to) `rows` rows of `output` (stride `outputs`), on `threads` threads. A `Float` product reads `weight`
+    /// (`outputs × inputs`); a bfloat16 one has its own packed copy and takes `nil`.
+    func apply(
+        _ input: UnsafePointer<Float>, weight: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        guard let packedWeights else {
+            precondition(weight != nil, "a Float product reads the weights at each call")
+            return run(input, weight!, output, threads: threads)
+        }
         let source = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * inputs)
         defer { source.deallocate() }
         BFloat16.convert(input, count: rows * inputs, into: source)
+        run(source, packedWeights, output, threads: threads)
+    }
+
+    private func run(
+        _ source: UnsafeRawPointer, _ weights: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, threads: Int
+    ) {
         var arguments = [
-            (whisper_dnnl_arg_src, UnsafeRawPointer(source), sourceDescriptor),
-            (whisper_dnnl_arg_weights, UnsafeRawPointer(packedWeights), weightsDescriptor),
+            (whisper_dnnl_arg_src, source, sourceDescriptor),
+            (whisper_dnnl_arg_weights, weights, weightsDescriptor),
             (whisper_dnnl_arg_dst, UnsafeRawPointer(output), destinationDescriptor),
         ]
         if let bias { arguments.append((whisper_dnnl_arg_bias, UnsafeRawPointer(bias), biasDescriptor)) }

@@ -32,8 +32,9 @@ import WhisperKernelsAVX512
     }
 
     /// Every path: one row (4-row blocks and the remainder), 2–8 rows (one pass over the weights), more rows (sgemm),
-    /// widths that are and are not multiples of the vector width, single and half precision storage.
-    @Test(arguments: [1, 2, 3, 5, 8, 9, 40]) mutating func linearMatchesNaiveProduct(rows: Int) {
+    /// 1,000 rows and more (oneDNN's matmul with the bias fused, where oneDNN is the GEMM library), widths that are and
+    /// are not multiples of the vector width, single and half precision storage.
+    @Test(arguments: [1, 2, 3, 5, 8, 9, 40, Linear.fusedRows]) mutating func linearMatchesNaiveProduct(rows: Int) {
         for (inputs, outputs) in [(17, 9), (64, 35)] {
             for half in [false, true] {
                 var weight = values(inputs * outputs)
@@ -46,6 +47,27 @@ import WhisperKernelsAVX512
                 let expected = naiveLinear(x, rows: rows, weight: weight, bias: bias, inputs: inputs, outputs: outputs)
                 for (got, want) in zip(y.storage, expected) { #expect(abs(Double(got) - want) < 1e-4) }
             }
+        }
+    }
+
+    /// A residual connection (``Linear/addProduct(of:to:precision:)``) and a product followed by GELU on every path,
+    /// including the fused oneDNN products of 1,000 rows and more: `output + X · Wᵀ + b` and `GELU(X · Wᵀ + b)` within
+    /// 1e-4 of double precision.
+    @Test(arguments: [3, 40, Linear.fusedRows]) mutating func residualAndGELUProductsMatchNaive(rows: Int) {
+        let (inputs, outputs) = (64, 35)
+        let weight = values(inputs * outputs).map { Float(Float16($0)) }
+        let bias = values(outputs)
+        let x = values(rows * inputs)
+        let start = values(rows * outputs)
+        let layer = Linear(weight: weight, bias: bias, inputs: inputs, outputs: outputs)
+        let expected = naiveLinear(x, rows: rows, weight: weight, bias: bias, inputs: inputs, outputs: outputs)
+        var residual = Tensor(rows: rows, columns: outputs, values: start)
+        layer.addProduct(of: Tensor(rows: rows, columns: inputs, values: x), to: &residual)
+        for i in expected.indices { #expect(abs(Double(residual.storage[i]) - (Double(start[i]) + expected[i])) < 1e-4) }
+        let activated = layer(Tensor(rows: rows, columns: inputs, values: x), thenGELU: true)
+        for i in expected.indices {
+            let gelu = 0.5 * expected[i] * (1 + erf(expected[i] / 2.0.squareRoot()))
+            #expect(abs(Double(activated.storage[i]) - gelu) < 1e-4)
         }
     }
 

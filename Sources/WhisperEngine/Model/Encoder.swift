@@ -29,10 +29,13 @@ struct Encoder {
                 Activations.add(positions.baseAddress!, into: values.baseAddress!, count: values.count)
             }
         }
-        var scores = [Float](repeating: 0, count: precision == .float32 ? x.rows * x.rows : 0)
+        // Scratch for the attention scores, left uninitialised: only the part the attention writes is touched (a block
+        // of 128 query rows per thread when the heads are split between threads), not all 9 MB.
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: precision == .float32 ? x.rows * x.rows : 0)
+        defer { scores.deallocate() }
         for layer in weights.encoderLayers {
             let qkv = layer.queryKeyValue(layer.attentionNorm(x), precision: precision)
-            var attended = Tensor(rows: x.rows, columns: hyper.width)
+            var attended = Tensor(uninitializedRows: x.rows, columns: hyper.width)
             qkv.storage.withUnsafeBufferPointer { q in
                 attended.storage.withUnsafeMutableBufferPointer { out in
                     if precision == .bfloat16 {
@@ -40,15 +43,13 @@ struct Encoder {
                             queryKeyValue: q.baseAddress!, rows: x.rows, width: hyper.width, heads: hyper.heads,
                             output: out.baseAddress!)
                     }
-                    scores.withUnsafeMutableBufferPointer { s in
-                        let stride = 3 * hyper.width
-                        Attention.multiHead(
-                            query: .init(base: q.baseAddress!, rows: x.rows, stride: stride),
-                            keys: .init(base: q.baseAddress! + hyper.width, rows: x.rows, stride: stride),
-                            values: .init(base: q.baseAddress! + 2 * hyper.width, rows: x.rows, stride: stride),
-                            output: out.baseAddress!, outputStride: hyper.width,
-                            heads: hyper.heads, headWidth: hyper.headWidth, scores: s.baseAddress!)
-                    }
+                    let stride = 3 * hyper.width
+                    Attention.multiHead(
+                        query: .init(base: q.baseAddress!, rows: x.rows, stride: stride),
+                        keys: .init(base: q.baseAddress! + hyper.width, rows: x.rows, stride: stride),
+                        values: .init(base: q.baseAddress! + 2 * hyper.width, rows: x.rows, stride: stride),
+                        output: out.baseAddress!, outputStride: hyper.width,
+                        heads: hyper.heads, headWidth: hyper.headWidth, scores: scores)
                 }
             }
             layer.attentionOutput.addProduct(of: attended, to: &x, precision: precision)
