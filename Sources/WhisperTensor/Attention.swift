@@ -68,14 +68,12 @@ public enum Attention {
             }
             return
         }
-        if queries > MatrixVector.maximumRows && onWeights == nil && Matrix.threadCount > 1
-            && Matrix.allowsConcurrentProducts
-        {
+        if queries > MatrixVector.maximumRows && onWeights == nil && Matrix.allowsConcurrentProducts {
             // The encoder: one group of heads per thread, each head's products on that thread alone, so the softmax
             // runs in parallel too and the thin (64-wide) products need no fork and join.
             let groups = min(Matrix.threadCount, heads)
             nonisolated(unsafe) let (out, query, keys, values, scores) = (output, query, keys, values, scores)
-            DispatchQueue.concurrentPerform(iterations: groups) { group in
+            @Sendable func attend(group: Int) {
                 let scratch = group == 0 ? scores : .allocate(capacity: min(queries, queryBlock) * keyCount)
                 defer { if group != 0 { scratch.deallocate() } }
                 for head in stride(from: group, to: heads, by: groups) {
@@ -91,6 +89,7 @@ public enum Attention {
                     }
                 }
             }
+            if groups == 1 { attend(group: 0) } else { DispatchQueue.concurrentPerform(iterations: groups, execute: attend) }
             return
         }
         for head in 0..<heads {

@@ -29,7 +29,13 @@ public enum Matrix {
 
     /// Whether concurrent products may each choose their own thread count (``GEMMBackend/oneDNN``: a team per calling
     /// thread); OpenBLAS has one process-wide count.
-    static var allowsConcurrentProducts: Bool { backend == .oneDNN }
+    public static var allowsConcurrentProducts: Bool { backend == .oneDNN }
+
+    /// Runs `body` with its products on at most `limit` threads (on the calling thread's work only), so that two
+    /// computations can share the cores. Results do not depend on the thread count.
+    public static func withThreadLimit<Result>(_ limit: Int, _ body: () throws -> Result) rethrows -> Result {
+        try $threadLimit.withValue(max(1, limit), operation: body)
+    }
 
     static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
@@ -56,10 +62,16 @@ public enum Matrix {
 
     private static let threads = Atomic<Int>(Int(openblas_get_num_threads()))
 
+    /// A lower thread count for the work of the current thread (``withThreadLimit(_:_:)``).
+    @TaskLocal private static var threadLimit: Int?
+
     /// The number of threads one product may use (the GEMM library's and the decoder's split products); initially
-    /// OpenBLAS's (`OPENBLAS_NUM_THREADS`, else the core count).
+    /// OpenBLAS's (`OPENBLAS_NUM_THREADS`, else the core count), lower inside ``withThreadLimit(_:_:)``.
     public static var threadCount: Int {
-        get { threads.load(ordering: .relaxed) }
+        get {
+            let count = threads.load(ordering: .relaxed)
+            return threadLimit.map { min($0, count) } ?? count
+        }
         set {
             threads.store(max(1, newValue), ordering: .relaxed)
             openblas_set_num_threads(Int32(max(1, newValue)))

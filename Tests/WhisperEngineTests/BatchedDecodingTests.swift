@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+import WhisperTensor
 
 @testable import WhisperEngine
 
@@ -117,6 +118,47 @@ import Testing
         #expect(try gate.exclusive(isCancelled: { false }) { 42 } == 42)
     }
 
+    /// Two pieces of exclusive work queued together hold the gate at the same time, each on half the cores (each
+    /// waits inside for the other to arrive); work alone has all the cores.
+    @Test(.enabled(if: ComputeGate.sharesCores, "one core, or OpenBLAS's process-wide thread count"))
+    func adjacentExclusiveWorkSharesTheCores() throws {
+        let cores = Matrix.threadCount
+        let gate = ComputeGate()
+        #expect(try gate.exclusive(isCancelled: { false }) { Matrix.threadCount } == cores)
+        let holding = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
+        Thread {
+            try? gate.exclusive(isCancelled: { false }) {
+                holding.signal()
+                finish.wait()
+            }
+        }.start()
+        holding.wait()
+        let arrived = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        let seen = Mutex<[Int: (threads: Int, metTheOther: Bool)]>([:])
+        let done = DispatchGroup()
+        for index in 0..<2 {
+            done.enter()
+            Thread {
+                try? gate.exclusive(isCancelled: { false }) {
+                    arrived[index].signal()
+                    let met = arrived[1 - index].wait(timeout: .now() + 5) == .success
+                    seen.withLock { $0[index] = (Matrix.threadCount, met) }
+                }
+                done.leave()
+            }.start()
+        }
+        while gate.queuedCount < 2 { Thread.sleep(forTimeInterval: 0.001) }
+        finish.signal()
+        done.wait()
+        #expect(seen.withLock { $0.count } == 2)
+        for index in 0..<2 {
+            #expect(seen.withLock { $0[index]?.threads } == cores / 2)
+            #expect(seen.withLock { $0[index]?.metTheOther } == true)
+        }
+        #expect(try gate.exclusive(isCancelled: { false }) { Matrix.threadCount } == cores)
+    }
+
     /// A transcription cancelled while others run alongside stops with `cancelled`; the others finish unchanged.
     @Test func cancellingOneOfSeveralLeavesTheOthersIntact() throws {
         let names = ["long-form.flac", "lighthouse.wav", "directions.wav"]
@@ -157,5 +199,20 @@ import Testing
     /// Outcomes collected from several threads.
     final class Outcomes: Sendable {
         let values = Mutex<[Int: Result<Transcript, TranscriptionError>]>([:])
+    }
+}
+
+/// The encoder gives the same bits on one thread as on all: the compute gate may run two windows side by side on a
+/// share of the cores each, and a transcript must not depend on that.
+@Suite struct EncoderThreadingTests {
+    @Test func encoderOutputIsBitIdenticalOnOneThread() throws {
+        let model = TestResources.model
+        let samples = try TestResources.samples("speech/lighthouse.wav")
+        let mel = LogMelSpectrogram(samples: samples, melBins: model.info.melBins)
+        let features = mel.window(from: 0, count: LogMelSpectrogram.windowFrames)
+        let encoder = Encoder(weights: model.weights)
+        let all = encoder.encode(features)
+        let one = Matrix.withThreadLimit(1) { encoder.encode(features) }
+        #expect(all.storage == one.storage)
     }
 }

@@ -1,15 +1,20 @@
 import Dispatch
 import Synchronization
+import WhisperTensor
 
 /// Runs the engine's heavy work one piece at a time on every core, combining the single-token decoder steps of
 /// concurrent transcriptions into batched passes.
 ///
-/// The encoder is compute-bound: two encoders sharing the cores finish no sooner than one after the other. A decoder
-/// step is bandwidth-bound: reading the weights once for eight sequences costs little more than for one. So each
-/// encoder window and prompt holds the gate alone (``exclusive(isCancelled:_:)``), and a decoder step queues for it
-/// (``step(_:tokens:model:isCancelled:)``): whoever gets the gate runs every queued step of its model as one pass
-/// (leader/follower combining), then wakes their owners. Logit rules, beam bookkeeping and text run outside the gate
-/// and overlap.
+/// The encoder is compute-bound, a decoder step bandwidth-bound: reading the weights once for eight sequences costs
+/// little more than for one. So encoder windows and prompts hold the gate (``exclusive(isCancelled:_:)``), and a
+/// decoder step queues for it (``step(_:tokens:model:isCancelled:)``): whoever gets the gate runs every queued step of
+/// its model as one pass (leader/follower combining), then wakes their owners. Logit rules, beam bookkeeping and text
+/// run outside the gate and overlap.
+///
+/// Two exclusive pieces of work next to each other in the queue hold the gate together, each on half the cores
+/// (``Matrix/withThreadLimit(_:_:)``; results do not depend on it): an encoder on one core does more work per core
+/// than on two, which wait for each other at every product and run the element-wise passes between them alone. A lone
+/// piece of work has all the cores.
 ///
 /// A decode loop runs inside ``decoding(model:_:)``, which counts it as active. Steps of a model are ready once every
 /// active loop of that model has queued one (the others are only choosing their next token, well under a millisecond
@@ -42,8 +47,13 @@ final class ComputeGate: Sendable {
     }
 
     private struct State: Sendable {
-        /// Whether some thread holds the gate. Invariant: when it is free, no queued waiter is ready.
-        var busy = false
+        /// Threads holding the gate: one, or two exclusive holders sharing the cores. Invariant: when none holds it, no
+        /// queued waiter is ready.
+        var holders = 0
+        /// Holders running on a share of the cores.
+        var sharing = 0
+        /// Exclusive waiters granted a share of the cores, until they collect it.
+        var shared: Set<UInt64> = []
         var nextID: UInt64 = 1
         var queue: [Waiter] = []
         /// Decode loops running per model, whether stepping or choosing tokens.
@@ -57,30 +67,59 @@ final class ComputeGate: Sendable {
             return queue.count { $0.step?.model == model } >= active[model, default: 0]
         }
 
-        /// With the gate free: hands it to the first ready waiter (removed from the queue), if any.
-        mutating func dispatch() -> Waiter? {
-            precondition(!busy, "dispatch with the gate held")
-            guard let index = queue.firstIndex(where: isReady) else { return nil }
-            busy = true
+        /// Hands the gate to the first ready waiter (removed from the queue), if any and if none holds it; exclusive
+        /// work with exclusive work next in line (when ``ComputeGate/sharesCores``) both on a share of the cores, and
+        /// exclusive work next in line to a lone sharing holder, the place the other left.
+        mutating func dispatch() -> [Waiter] {
+            guard let index = queue.firstIndex(where: isReady) else { return [] }
+            if holders == 1 && sharing == 1 {
+                guard queue[index].step == nil else { return [] }
+                return [grantShare(at: index)]
+            }
+            guard holders == 0 else { return [] }
+            if ComputeGate.sharesCores, queue[index].step == nil,
+                let next = queue[(index + 1)...].firstIndex(where: isReady), queue[next].step == nil
+            {
+                let second = grantShare(at: next)
+                return [grantShare(at: index), second]
+            }
+            holders = 1
+            return [queue.remove(at: index)]
+        }
+
+        private mutating func grantShare(at index: Int) -> Waiter {
+            holders += 1
+            sharing += 1
+            shared.insert(queue[index].id)
             return queue.remove(at: index)
         }
     }
+
+    /// Whether exclusive work may run two at a time on a share of the cores each: with several cores, where each
+    /// product's thread count is the calling thread's own (``Matrix/allowsConcurrentProducts``).
+    static var sharesCores: Bool { Matrix.allowsConcurrentProducts && Matrix.threadCount > 1 }
 
     private let state = Mutex(State())
     /// How often a thread waiting for the gate checks whether its transcription was cancelled.
     private static let cancellationPoll = DispatchTimeInterval.milliseconds(20)
 
-    /// Runs `body` holding the gate, after the ready work queued before it.
+    /// Runs `body` holding the gate, after the ready work queued before it; on half the cores when another piece of
+    /// exclusive work holds it too.
     /// - Throws: ``TranscriptionError/Kind/cancelled`` when `isCancelled` turns true while waiting.
     func exclusive<Result>(isCancelled: () -> Bool, _ body: () -> Result) throws(TranscriptionError) -> Result {
         let own = enqueue(step: nil)
-        if own.granted?.id != own.waiter.id {
-            own.granted?.wake.signal()
+        for other in own.granted where other.id != own.waiter.id { other.wake.signal() }
+        if !own.granted.contains(where: { $0.id == own.waiter.id }) {
             try wait(own.waiter.id, wake: own.waiter.wake, isCancelled: isCancelled)
         }
-        defer { release() }
-        return body()
+        let sharing = state.withLock { $0.shared.remove(own.waiter.id) != nil }
+        defer { release(sharing: sharing) }
+        guard sharing else { return body() }
+        return Matrix.withThreadLimit(Matrix.threadCount / 2, body)
     }
+
+    /// Waiters queued for the gate.
+    var queuedCount: Int { state.withLock { $0.queue.count } }
 
     /// Runs a decode loop of `model`: while `body` runs, the model's steps wait until this loop has queued one too.
     /// `body` must step only through ``step(_:tokens:model:isCancelled:)`` and never wait for anything else.
@@ -89,12 +128,12 @@ final class ComputeGate: Sendable {
     ) throws(TranscriptionError) -> Result {
         state.withLock { $0.active[model, default: 0] += 1 }
         defer {
-            let next: Waiter? = state.withLock { state in
+            let next: [Waiter] = state.withLock { state in
                 state.active[model]! -= 1
                 if state.active[model] == 0 { state.active[model] = nil }
-                return state.busy ? nil : state.dispatch()
+                return state.dispatch()
             }
-            next?.wake.signal()
+            for waiter in next { waiter.wake.signal() }
         }
         return try body()
     }
@@ -110,8 +149,8 @@ final class ComputeGate: Sendable {
     ) throws(TranscriptionError) -> StepResult {
         try withUnsafeMutablePointer(to: &session) { pointer throws(TranscriptionError) in
             let own = enqueue(step: PendingStep(model: model, session: pointer, tokens: tokens))
-            if own.granted?.id == own.waiter.id { return lead(own.waiter) }
-            own.granted?.wake.signal()
+            if own.granted.contains(where: { $0.id == own.waiter.id }) { return lead(own.waiter) }
+            for other in own.granted { other.wake.signal() }
             try wait(own.waiter.id, wake: own.waiter.wake, isCancelled: isCancelled)
             // Woken: a leader ran the step, or the gate was handed over and this thread leads.
             if let result = state.withLock({ $0.results.removeValue(forKey: own.waiter.id) }) { return result }
@@ -119,18 +158,19 @@ final class ComputeGate: Sendable {
         }
     }
 
-    /// Queues a waiter and, if the gate is free, hands it to the first ready waiter (maybe this one). A step that
-    /// completes its model's batch takes the gate itself and leads, the batch's earlier steps staying queued.
-    private func enqueue(step: PendingStep?) -> (waiter: Waiter, granted: Waiter?) {
+    /// Queues a waiter and hands the gate to whoever is ready for it (maybe this one). A step that completes its
+    /// model's batch takes the gate itself and leads, the batch's earlier steps staying queued.
+    private func enqueue(step: PendingStep?) -> (waiter: Waiter, granted: [Waiter]) {
         let wake = DispatchSemaphore(value: 0)
         return state.withLock { state in
             let waiter = Waiter(id: state.nextID, step: step, wake: wake)
             state.nextID += 1
             state.queue.append(waiter)
-            guard !state.busy, let granted = state.dispatch() else { return (waiter, nil) }
-            guard let model = step?.model, granted.id != waiter.id, granted.step?.model == model else { return (waiter, granted) }
-            state.queue.append(granted)
-            return (waiter, waiter)
+            let granted = state.dispatch()
+            guard let model = step?.model, let first = granted.first, first.id != waiter.id, first.step?.model == model
+            else { return (waiter, granted) }
+            state.queue.append(first)
+            return (waiter, [waiter])
         }
     }
 
@@ -171,12 +211,13 @@ final class ComputeGate: Sendable {
         }
     }
 
-    /// Hands the gate to the first ready waiter, or frees it.
-    private func release() {
-        let next: Waiter? = state.withLock { state in
-            state.busy = false
+    /// Gives up this thread's hold on the gate and hands it on to whoever is ready.
+    private func release(sharing: Bool = false) {
+        let next: [Waiter] = state.withLock { state in
+            state.holders -= 1
+            if sharing { state.sharing -= 1 }
             return state.dispatch()
         }
-        next?.wake.signal()
+        for waiter in next { waiter.wake.signal() }
     }
 }
