@@ -1,5 +1,6 @@
 internal import CPrefetch
 import Dispatch
+import Synchronization
 import WhisperKernels
 
 /// Scaled dot-product attention over row-major buffers, one head at a time.
@@ -69,14 +70,16 @@ public enum Attention {
             return
         }
         if queries > MatrixVector.maximumRows && onWeights == nil && Matrix.allowsConcurrentProducts {
-            // The encoder: one group of heads per thread, each head's products on that thread alone, so the softmax
-            // runs in parallel too and the thin (64-wide) products need no fork and join.
+            // The encoder: each thread takes the next head not yet taken and computes its products alone, so the
+            // softmax runs in parallel too, the thin (64-wide) products need no fork and join, and a thread whose core
+            // another process shares takes fewer heads instead of holding the others up.
             let groups = min(Matrix.threadCount, heads)
+            let taken = HeadCounter()
             nonisolated(unsafe) let (out, query, keys, values, scores) = (output, query, keys, values, scores)
             @Sendable func attend(group: Int) {
                 let scratch = group == 0 ? scores : .allocate(capacity: min(queries, queryBlock) * keyCount)
                 defer { if group != 0 { scratch.deallocate() } }
-                for head in stride(from: group, to: heads, by: groups) {
+                while case let head = taken.next.wrappingAdd(1, ordering: .relaxed).oldValue, head < heads {
                     // A block of queries at a time, so its scores stay in the core's cache between the products
                     // and the softmax (all 1500 × 1500 of an encoder head are 9 MB).
                     for first in stride(from: 0, to: queries, by: queryBlock) {
@@ -276,4 +279,9 @@ public enum Attention {
             output[c] = sum
         }
     }
+}
+
+/// The next head a thread of the encoder's attention takes.
+private final class HeadCounter: Sendable {
+    let next = Atomic<Int>(0)
 }
