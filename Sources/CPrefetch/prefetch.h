@@ -7,4 +7,12 @@ static inline __attribute__((always_inline)) void whisper_prefetch(const void *a
     __builtin_prefetch(address, 0, 3);
 }
 
+/// Tells the CPU that the calling thread is spinning on a value another thread will change (`pause`): the loop
+/// yields execution resources and leaves it without a memory-order mis-speculation.
+static inline __attribute__((always_inline)) void whisper_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif

@@ -56,10 +56,10 @@ public enum Attention {
         if queries <= MatrixVector.maximumRows && onWeights == nil && Matrix.threadCount > 1
             && heads * queries * keyCount >= parallelThreshold
         {
-            // A decoder step over the audio's keys: heads are independent, so they are shared between threads, each
-            // with its own score row.
+            // A decoder step (over the audio, or over a few hundred cached tokens): heads are independent, so they
+            // are shared between the worker team's threads, each with its own score row.
             nonisolated(unsafe) let (out, query, keys, values) = (output, query, keys, values)
-            DispatchQueue.concurrentPerform(iterations: heads) { head in
+            WorkerTeam.shared.forEach(heads) { head in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: keyCount) { row in
                     fewQueries(
                         query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
@@ -186,8 +186,9 @@ public enum Attention {
     /// took 6.7–7.0 s instead of 7.6–7.8 s.
     static let prefetchDistance = 32
 
-    /// Score elements (heads × queries × keys) from which a few-query product is split between threads.
-    static let parallelThreshold = 1 << 13
+    /// Score elements (heads × queries × keys) from which a few-query product is split between threads: with
+    /// ``WorkerTeam`` a split costs a microsecond or two, so a step's self-attention splits from 171 cached tokens.
+    static let parallelThreshold = 1 << 10
 
     /// One head for a few query rows, each row's scores at `scores + i · scoreStride` (a stride of 0 reuses one row).
     @inline(__always)

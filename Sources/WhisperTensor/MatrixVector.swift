@@ -34,7 +34,7 @@ public enum MatrixVector {
         let chunks = parts * (outputs * inputs >= manyChunksThreshold ? 8 : 4)
         let chunk = (outputs + chunks - 1) / chunks + 15 & ~15
         nonisolated(unsafe) let (w, x, y) = (weights, input, output)
-        DispatchQueue.concurrentPerform(iterations: chunks) { part in
+        WorkerTeam.shared.forEach(chunks) { part in
             let range = min(outputs, part * chunk)..<min(outputs, (part + 1) * chunk)
             kernel(w, outputs: range, inputs: inputs, input: x, rows: rows, output: y, outputStride: outputs)
         }

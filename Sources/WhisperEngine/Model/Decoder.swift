@@ -195,7 +195,7 @@ struct DecoderSession {
             for index in 0..<count { body(index) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        WorkerTeam.shared.forEach(count, body)
     }
 
     /// One pass's causal self-attention in `layer`: appends its keys and values (from the fused `qkv` rows) to each

@@ -1,0 +1,131 @@
+internal import CPrefetch
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Threads that run the iterations of short parallel loops and stay awake for a while between loops.
+///
+/// A decoder step is some thirty loops of 10–100 µs each (its matrix-vector products and attention heads, split
+/// between the cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which
+/// costs 10–20 µs here, as much as the smaller products themselves. The team's workers spin for up to
+/// ``spinTime`` after a loop before they sleep, so a step wakes them once.
+///
+/// One loop runs on the team at a time; a loop started while another runs (or from inside one) goes to
+/// `concurrentPerform` instead. Iterations are claimed one by one as threads come free, so a worker that the OS
+/// preempts holds up only the iteration it is running.
+public final class WorkerTeam: Sendable {
+    /// The process's team: ``Matrix/threadCount`` threads with the caller's (read when the team is first used).
+    public static let shared = WorkerTeam(workers: Matrix.threadCount - 1)
+
+    /// How long a worker waits for the next loop, spinning, before it sleeps.
+    static let spinTime: UInt64 = 200_000
+
+    /// One parallel loop: its body and the iterations claimed and finished so far.
+    private final class Loop: Sendable {
+        let iterations: Int
+        let body: @Sendable (Int) -> Void
+        let next = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+
+        init(iterations: Int, body: @escaping @Sendable (Int) -> Void) {
+            self.iterations = iterations
+            self.body = body
+        }
+
+        /// Claims and runs iterations until none are left.
+        func work() {
+            while case let index = next.wrappingAdd(1, ordering: .relaxed).oldValue, index < iterations {
+                body(index)
+                finished.wrappingAdd(1, ordering: .releasing)
+            }
+        }
+    }
+
+    private let workers: Int
+    /// The loop being run, while its caller waits for it.
+    private let current = Atomic<Unmanaged<Loop>?>(nil)
+    /// Counts published loops; a worker waits for it to change.
+    private let generation = Atomic<Int>(0)
+    /// Workers that may be reading ``current``: its caller returns only when none are.
+    private let participants = Atomic<Int>(0)
+    /// Whether a caller is using the team.
+    private let busy = Atomic<Bool>(false)
+    /// Workers asleep on ``wake``.
+    private let sleepers = Atomic<Int>(0)
+    private let wake = NSCondition()
+
+    private init(workers: Int) {
+        self.workers = max(0, workers)
+        for index in 0..<self.workers {
+            let thread = Thread { [unowned self] in self.serve() }
+            thread.name = "whisper-team-\(index + 1)"
+            thread.start()
+        }
+    }
+
+    /// Calls `body` for each of `0..<iterations`, spread over the caller's thread and the team's workers, and returns
+    /// when every call has returned.
+    public func forEach(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
+        guard iterations > 1, workers > 0,
+            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else {
+            return DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(body) { body in
+            let loop = Loop(iterations: iterations, body: body)
+            current.store(Unmanaged.passUnretained(loop), ordering: .sequentiallyConsistent)
+            generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                wake.lock()
+                wake.broadcast()
+                wake.unlock()
+            }
+            loop.work()
+            Self.wait { loop.finished.load(ordering: .acquiring) == iterations }
+            // Workers that loaded the loop before it was withdrawn finish looking at it before it goes.
+            current.store(nil, ordering: .sequentiallyConsistent)
+            Self.wait { participants.load(ordering: .sequentiallyConsistent) == 0 }
+            withExtendedLifetime(loop) {}
+        }
+    }
+
+    /// Spins until `condition` holds, yielding the core now and then in case the thread it waits for was preempted.
+    private static func wait(until condition: () -> Bool) {
+        var spins = 0
+        while !condition() {
+            spins += 1
+            if spins & 1023 == 0 { sched_yield() } else { whisper_pause() }
+        }
+    }
+
+    /// A worker's life: wait for a loop (spinning, then asleep), help run it, repeat.
+    private func serve() {
+        var seen = 0
+        while true {
+            var spins = 0
+            var deadline: UInt64 = 0
+            while generation.load(ordering: .acquiring) == seen {
+                spins += 1
+                if spins & 255 != 0 {
+                    whisper_pause()
+                    continue
+                }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if deadline == 0 { deadline = now + Self.spinTime }
+                guard now >= deadline else { continue }
+                wake.lock()
+                sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                while generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+                sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                wake.unlock()
+            }
+            seen = generation.load(ordering: .acquiring)
+            participants.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if let loop = current.load(ordering: .sequentiallyConsistent) {
+                loop.takeUnretainedValue().work()
+            }
+            participants.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import WhisperTensor
+
+/// The team that runs the decoder's short parallel loops: every iteration exactly once, loops back to back or after
+/// the workers went to sleep, from several threads at once and from inside a loop.
+@Suite struct WorkerTeamTests {
+    /// Counts how often each iteration ran.
+    final class Tally: Sendable {
+        let counts: Mutex<[Int]>
+        init(_ count: Int) { counts = Mutex(Array(repeating: 0, count: count)) }
+        func record(_ index: Int) { counts.withLock { $0[index] += 1 } }
+        var allOnce: Bool { counts.withLock { $0.allSatisfy { $0 == 1 } } }
+    }
+
+    @Test func everyIterationRunsOnceInLoopsBackToBackAndAfterSleeping() {
+        for round in 0..<2_000 {
+            let iterations = 1 + round % 37
+            let tally = Tally(iterations)
+            WorkerTeam.shared.forEach(iterations) { tally.record($0) }
+            #expect(tally.allOnce, "round \(round)")
+            // Now and then long enough a pause for the workers to stop spinning and sleep.
+            if round % 400 == 399 { Thread.sleep(forTimeInterval: 2 * Double(WorkerTeam.spinTime) / 1e9) }
+        }
+    }
+
+    @Test(.enabled(if: Matrix.threadCount > 1)) func workersTakePartInLongLoops() {
+        let threads = Mutex(Set<pthread_t>())
+        WorkerTeam.shared.forEach(64) { _ in
+            let start = DispatchTime.now().uptimeNanoseconds
+            while DispatchTime.now().uptimeNanoseconds - start < 200_000 {}
+            threads.withLock { _ = $0.insert(pthread_self()) }
+        }
+        #expect(threads.withLock { $0.count } > 1)
+    }
+
+    @Test func concurrentAndNestedLoopsStillRunEveryIterationOnce() {
+        let outer = 8
+        let inner = 16
+        let tallies = (0..<outer).map { _ in Tally(inner) }
+        // Several callers at once: one holds the team, the others run on `concurrentPerform`.
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            for _ in 0..<200 {
+                let tally = Tally(inner)
+                WorkerTeam.shared.forEach(inner) { tally.record($0) }
+                #expect(tally.allOnce, "caller \(caller)")
+            }
+        }
+        // A loop inside a loop.
+        WorkerTeam.shared.forEach(outer) { o in
+            WorkerTeam.shared.forEach(inner) { tallies[o].record($0) }
+        }
+        #expect(tallies.allSatisfy { $0.allOnce })
+    }
+}
