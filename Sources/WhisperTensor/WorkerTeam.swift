@@ -8,7 +8,8 @@ import Synchronization
 /// A decoder step is some thirty loops of 10–100 µs each (its matrix-vector products and attention heads, split
 /// between the cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which
 /// costs 10–20 µs here, as much as the smaller products themselves. The team's workers spin for up to
-/// ``spinTime`` after a loop before they sleep, so a step wakes them once.
+/// ``spinTime`` after a loop before they sleep, so a step wakes them about once (not while another process keeps
+/// the cores busy, see ``serve()``).
 ///
 /// One loop runs on the team at a time; a loop started while another runs (or from inside one) goes to
 /// `concurrentPerform` instead. Iterations are claimed one by one as threads come free, so a worker that the OS
@@ -17,8 +18,9 @@ public final class WorkerTeam: Sendable {
     /// The process's team: ``Matrix/threadCount`` threads with the caller's (read when the team is first used).
     public static let shared = WorkerTeam(workers: Matrix.threadCount - 1)
 
-    /// How long a worker waits for the next loop, spinning, before it sleeps.
-    static let spinTime: UInt64 = 200_000
+    /// How long a worker waits for the next loop, spinning, before it sleeps, in nanoseconds (a step's loops are a
+    /// few microseconds apart; the next step starts 150–200 µs after the last loop of one).
+    static let spinTime: UInt64 = 50_000
 
     /// One parallel loop: its body and the iterations claimed and finished so far.
     private final class Loop: Sendable {
@@ -99,9 +101,13 @@ public final class WorkerTeam: Sendable {
         }
     }
 
-    /// A worker's life: wait for a loop (spinning, then asleep), help run it, repeat.
+    /// A worker's life: wait for a loop (spinning, then asleep), help run it, repeat. While more threads want to run
+    /// than the machine has cores (another busy process, say), a spinning worker would only take turns with them for
+    /// its core: it then sleeps straight after each loop.
     private func serve() {
         var seen = 0
+        var spinTime = Self.spinTime
+        var loops = 0
         while true {
             var spins = 0
             var deadline: UInt64 = 0
@@ -112,7 +118,7 @@ public final class WorkerTeam: Sendable {
                     continue
                 }
                 let now = DispatchTime.now().uptimeNanoseconds
-                if deadline == 0 { deadline = now + Self.spinTime }
+                if deadline == 0 { deadline = now + spinTime }
                 guard now >= deadline else { continue }
                 wake.lock()
                 sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
@@ -126,6 +132,24 @@ public final class WorkerTeam: Sendable {
                 loop.takeUnretainedValue().work()
             }
             participants.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+
+            loops += 1
+            if loops % Self.contentionWindow == 0 {
+                let crowded = (Self.runnableThreads() ?? 0) > ProcessInfo.processInfo.activeProcessorCount
+                spinTime = crowded ? 0 : Self.spinTime
+            }
         }
+    }
+
+    /// Loops between two looks at how many threads want to run (some 8 decoder steps).
+    static let contentionWindow = 256
+
+    /// Threads on the machine that are running or waiting for a core now (`/proc/loadavg`), this one included.
+    static func runnableThreads() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        // "0.52 0.58 0.59 3/245 12345": the fourth field is runnable/total.
+        let fields = text.split(separator: " ")
+        guard fields.count > 3, let slash = fields[3].firstIndex(of: "/") else { return nil }
+        return Int(fields[3][..<slash])
     }
 }

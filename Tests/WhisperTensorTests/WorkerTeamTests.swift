@@ -54,3 +54,11 @@ import Testing
         #expect(tallies.allSatisfy { $0.allOnce })
     }
 }
+
+extension WorkerTeamTests {
+    /// The count the workers read to stop spinning beside another busy process: at least the reading thread itself.
+    @Test func runnableThreadsCountsTheCaller() throws {
+        let runnable = try #require(WorkerTeam.runnableThreads())
+        #expect(runnable >= 1)
+    }
+}
