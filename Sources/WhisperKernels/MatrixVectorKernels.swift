@@ -237,6 +237,7 @@ public enum MatrixVectorKernels<V: KernelVector> {
 
 /// A row count as a type, so kernels specialise on it.
 public protocol RowCount { static var value: Int { get } }
+public enum OneRow: RowCount { @inlinable public static var value: Int { 1 } }
 public enum TwoRows: RowCount { @inlinable public static var value: Int { 2 } }
 public enum ThreeRows: RowCount { @inlinable public static var value: Int { 3 } }
 public enum FourRows: RowCount { @inlinable public static var value: Int { 4 } }

@@ -1,7 +1,7 @@
-internal import CPrefetch
 import Dispatch
 import Synchronization
 import WhisperKernels
+import WhisperKernelsAVX512
 
 /// Scaled dot-product attention over row-major buffers, one head at a time.
 public enum Attention {
@@ -57,14 +57,14 @@ public enum Attention {
             && heads * queries * keyCount >= parallelThreshold
         {
             // A decoder step (over the audio, or over a few hundred cached tokens): heads are independent, so they
-            // are shared between the worker team's threads, each with its own score row.
+            // are shared between the worker team's threads, each with its own scores.
             nonisolated(unsafe) let (out, query, keys, values) = (output, query, keys, values)
             WorkerTeam.shared.forEach(heads) { head in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: keyCount) { row in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: queries * keyCount) { scores in
                     fewQueries(
                         query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
                         causalOffset: causalOffset, output: out + head * headWidth, outputStride: outputStride,
-                        scores: row.baseAddress!, scoreStride: 0)
+                        scores: scores.baseAddress!)
                 }
             }
             return
@@ -101,8 +101,7 @@ public enum Attention {
                 // The decoder's few rows: no BLAS call, whose threading costs more than the work here.
                 fewQueries(
                     query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
-                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores,
-                    scoreStride: keyCount)
+                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores)
             } else {
                 manyQueries(
                     query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
@@ -180,104 +179,67 @@ public enum Attention {
     /// (768 KB of scores for 1,500 keys, in the core's L2).
     static let queryBlock = 128
 
-    /// Key rows ahead of the current one whose keys and values a few-query head asks the cache for (4 KB of a
-    /// half-precision head). With eight requests decoding together, each step streams every request's audio keys and
-    /// values (74 MB for tiny.en), which the hardware prefetcher alone fetches too slowly: 8 concurrent 30 s requests
-    /// took 6.7–7.0 s instead of 7.6–7.8 s.
-    static let prefetchDistance = 32
-
     /// Score elements (heads × queries × keys) from which a few-query product is split between threads: with
     /// ``WorkerTeam`` a split costs a microsecond or two, so a step's self-attention splits from 171 cached tokens.
     static let parallelThreshold = 1 << 10
 
-    /// One head for a few query rows, each row's scores at `scores + i · scoreStride` (a stride of 0 reuses one row).
-    @inline(__always)
+    /// One head for a few query rows (at most ``MatrixVector/maximumRows``): the scores of every row against the keys
+    /// as one matrix-vector product, each key read once for all rows (``MatrixVector``'s kernels, the keys as the
+    /// matrix), then the weighted sums of the values likewise (``AttentionKernels``). A head whose rows are not
+    /// contiguous (heads side by side) is copied into one block first. `scores` holds `query.rows × keys.rows`
+    /// floats; afterwards the attention weights.
     static func fewQueries<KeyValue: WidenableScalar>(
         query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>, head: Int, headWidth: Int,
         scale: Float, causalOffset: Int?, output: UnsafeMutablePointer<Float>, outputStride: Int,
-        scores: UnsafeMutablePointer<Float>, scoreStride: Int
+        scores: UnsafeMutablePointer<Float>
     ) {
-        let keyCount = keys.rows
+        let (rows, keyCount) = (query.rows, keys.rows)
         let q = query.head(head, width: headWidth)
-        let k = keys.head(head, width: headWidth)
-        let v = values.head(head, width: headWidth)
-        for i in 0..<query.rows {
-            let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
-            let row = scores + i * scoreStride
-            let (queryRow, outputRow) = (q + i * query.stride, output + i * outputStride)
-            if i == 0 {
-                // The first row streams the head's keys and values from memory: ask for them a few rows ahead,
-                // values too, so that they are in cache for the weighted sum and the other rows.
-                let lines = (headWidth * MemoryLayout<KeyValue>.stride + 63) / 64
-                for t in 0..<visible {
-                    let ahead = min(t + prefetchDistance, visible - 1)
-                    for line in 0..<lines {
-                        whisper_prefetch(UnsafeRawPointer(k + ahead * keys.stride) + 64 * line)
-                        whisper_prefetch(UnsafeRawPointer(v + ahead * values.stride) + 64 * line)
-                    }
-                    row[t] = dot(queryRow, k + t * keys.stride, count: headWidth) * scale
+        withContiguousHead(keys, head: head, headWidth: headWidth) { k in
+            // The query rows side by side and scaled (by 1/8 for Whisper's 64-wide heads: exact).
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * headWidth) { scaled in
+                for i in 0..<rows {
+                    for d in 0..<headWidth { scaled[i * headWidth + d] = q[i * query.stride + d] * scale }
                 }
-            } else {
-                for t in 0..<visible { row[t] = dot(queryRow, k + t * keys.stride, count: headWidth) * scale }
+                MatrixVector.kernel(
+                    k, outputs: 0..<keyCount, inputs: headWidth, input: scaled.baseAddress!, rows: rows, output: scores,
+                    outputStride: keyCount)
             }
+        }
+        var count = 0
+        for i in 0..<rows {
+            let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
+            let row = scores + i * keyCount
             Activations.softmax(row, rows: 1, width: visible)
             if visible < keyCount { (row + visible).update(repeating: 0, count: keyCount - visible) }
-            weightedSum(row, values: v, stride: values.stride, count: visible, width: headWidth, into: outputRow)
+            count = max(count, visible)
+        }
+        withContiguousHead(values, head: head, headWidth: headWidth) { v in
+            if MatrixVector.usesAVX512 {
+                AVX512Attention.weightedSums(
+                    scores, weightStride: keyCount, rows: rows, values: v, count: count, width: headWidth, into: output,
+                    outputStride: outputStride)
+            } else {
+                AttentionKernels<Lanes>.weightedSums(
+                    scores, weightStride: keyCount, rows: rows, values: v, count: count, width: headWidth, into: output,
+                    outputStride: outputStride)
+            }
         }
     }
 
-    /// `Σ query[j] · key[j]` over `count` values, keys widened in registers; two accumulators of sixteen values.
+    /// Calls `body` with one head of `operand` as `rows × headWidth` contiguous values: in place when its rows are
+    /// `headWidth` apart (one block per head), copied otherwise.
     @inline(__always)
-    static func dot<KeyValue: WidenableScalar>(_ query: UnsafePointer<Float>, _ key: UnsafePointer<KeyValue>, count: Int) -> Float {
-        var s0 = Lanes()
-        var s1 = Lanes()
-        var j = 0
-        while j + 2 * laneCount <= count {
-            s0 = s0.addingProduct(query.lanes(at: j), KeyValue.lanes(key, at: j))
-            s1 = s1.addingProduct(query.lanes(at: j + laneCount), KeyValue.lanes(key, at: j + laneCount))
-            j += 2 * laneCount
-        }
-        var total = (s0 + s1).laneSum()
-        while j < count {
-            total += query[j] * KeyValue.widen(key[j])
-            j += 1
-        }
-        return total
-    }
-
-    /// `output = Σₜ weights[t] · values[t]` over `count` rows of `width` values: sixteen columns at a time over all
-    /// rows (one head's values stay in cache), two rows per step for independent accumulators.
-    @inline(__always)
-    static func weightedSum<KeyValue: WidenableScalar>(
-        _ weights: UnsafePointer<Float>, values: UnsafePointer<KeyValue>, stride: Int, count: Int, width: Int,
-        into output: UnsafeMutablePointer<Float>
+    static func withContiguousHead<Element: WidenableScalar>(
+        _ operand: Operand<Element>, head: Int, headWidth: Int, _ body: (UnsafePointer<Element>) -> Void
     ) {
-        var column = 0
-        while column + 2 * laneCount <= width {
-            var a0 = Lanes(), a1 = Lanes(), b0 = Lanes(), b1 = Lanes()
-            var t = 0
-            while t + 1 < count {
-                let (v, u) = (values + t * stride + column, values + (t + 1) * stride + column)
-                let (w, x) = (Lanes(repeating: weights[t]), Lanes(repeating: weights[t + 1]))
-                a0 = a0.addingProduct(w, KeyValue.lanes(v, at: 0))
-                a1 = a1.addingProduct(w, KeyValue.lanes(v, at: laneCount))
-                b0 = b0.addingProduct(x, KeyValue.lanes(u, at: 0))
-                b1 = b1.addingProduct(x, KeyValue.lanes(u, at: laneCount))
-                t += 2
+        let source = operand.head(head, width: headWidth)
+        if operand.stride == headWidth { return body(source) }
+        withUnsafeTemporaryAllocation(of: Element.self, capacity: operand.rows * headWidth) { block in
+            for t in 0..<operand.rows {
+                (block.baseAddress! + t * headWidth).initialize(from: source + t * operand.stride, count: headWidth)
             }
-            if t < count {
-                let v = values + t * stride + column
-                a0 = a0.addingProduct(Lanes(repeating: weights[t]), KeyValue.lanes(v, at: 0))
-                a1 = a1.addingProduct(Lanes(repeating: weights[t]), KeyValue.lanes(v, at: laneCount))
-            }
-            output.store(a0 + b0, at: column)
-            output.store(a1 + b1, at: column + laneCount)
-            column += 2 * laneCount
-        }
-        for c in column..<width {
-            var sum: Float = 0
-            for t in 0..<count { sum += weights[t] * KeyValue.widen(values[t * stride + c]) }
-            output[c] = sum
+            body(block.baseAddress!)
         }
     }
 }

@@ -513,3 +513,49 @@ import WhisperKernelsAVX512
         }
     }
 }
+
+extension TensorOperationTests {
+    /// The attention's weighted sums in both vector widths: each row bit-identical alone or with up to seven others
+    /// (beams share one call), and within 1e-5 of double precision, for Whisper's 64-wide heads and a width with
+    /// leftover columns.
+    @Test(arguments: [64, 24]) mutating func weightedSumsMatchAloneAndDoublePrecision(width: Int) {
+        let count = 300
+        let weights = values(8 * count).map { abs($0) / Float(count) }
+        let valuesFloat = values(count * width).map { Float(Float16($0)) }
+        let valuesHalf = valuesFloat.map { Float16($0) }
+        func sums<Value: WidenableScalar>(_ v: [Value], rows: Int, from first: Int, avx512: Bool) -> [Float] {
+            var out = [Float](repeating: .nan, count: rows * width)
+            weights.withUnsafeBufferPointer { w in
+                v.withUnsafeBufferPointer { v in
+                    let start = w.baseAddress! + first * count
+                    if avx512 {
+                        AVX512Attention.weightedSums(
+                            start, weightStride: count, rows: rows, values: v.baseAddress!, count: count, width: width,
+                            into: &out, outputStride: width)
+                    } else {
+                        AttentionKernels<SIMD8<Float>>.weightedSums(
+                            start, weightStride: count, rows: rows, values: v.baseAddress!, count: count, width: width,
+                            into: &out, outputStride: width)
+                    }
+                }
+            }
+            return out
+        }
+        func check<Value: WidenableScalar>(_ v: [Value], _ name: String) {
+            for avx512 in MatrixVector.usesAVX512 ? [false, true] : [false] {
+                let alone = (0..<8).map { sums(v, rows: 1, from: $0, avx512: avx512) }
+                for rows in 2...8 {
+                    #expect(sums(v, rows: rows, from: 0, avx512: avx512) == Array(alone[0..<rows].joined()), "\(name) \(rows) rows")
+                }
+                for r in 0..<8 {
+                    for d in 0..<width {
+                        let exact = (0..<count).reduce(0.0) { $0 + Double(weights[r * count + $1]) * Double(valuesFloat[$1 * width + d]) }
+                        #expect(abs(Double(alone[r][d]) - exact) < 1e-5, "\(name) AVX-512 \(avx512)")
+                    }
+                }
+            }
+        }
+        check(valuesFloat, "Float")
+        check(valuesHalf, "Float16")
+    }
+}

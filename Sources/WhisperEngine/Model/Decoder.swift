@@ -10,7 +10,8 @@ struct DecoderSession {
     private let weights: ModelWeights
     /// Per layer: the audio's keys and values for cross-attention, computed once per window.
     private let crossKeyValues: [CrossAttentionMemory]
-    /// Per sequence, per layer: keys and values of the tokens seen so far, `textPositions × width` each.
+    /// Per sequence, per layer: keys and values of the tokens seen so far, one `textPositions × headWidth` block per
+    /// head (so a head's keys are contiguous rows, as the few-query attention kernels read them).
     private var keyCaches: [[[Float]]] = []
     private var valueCaches: [[[Float]]] = []
     /// Tokens each sequence has consumed.
@@ -204,7 +205,8 @@ struct DecoderSession {
         _ pass: Pass, length: Int, layer index: Int, qkv: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         hyper: HyperParameters
     ) {
-        let width = hyper.width
+        let (width, heads, headWidth) = (hyper.width, hyper.heads, hyper.headWidth)
+        let headStride = hyper.textPositions * headWidth
         let count = pass.count
         let total = length + count
         var scores = [Float](repeating: 0, count: count * total)
@@ -214,14 +216,18 @@ struct DecoderSession {
             pass.session.pointee.keyCaches[b][index].withUnsafeMutableBufferPointer { keys in
                 pass.session.pointee.valueCaches[b][index].withUnsafeMutableBufferPointer { values in
                     for i in 0..<count {
-                        (keys.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + width, count: width)
-                        (values.baseAddress! + (length + i) * width).update(from: base + i * 3 * width + 2 * width, count: width)
+                        let row = base + i * 3 * width
+                        for h in 0..<heads {
+                            let target = h * headStride + (length + i) * headWidth
+                            (keys.baseAddress! + target).update(from: row + width + h * headWidth, count: headWidth)
+                            (values.baseAddress! + target).update(from: row + 2 * width + h * headWidth, count: headWidth)
+                        }
                     }
                     scores.withUnsafeMutableBufferPointer { s in
                         Attention.multiHead(
                             query: .init(base: base, rows: count, stride: 3 * width),
-                            keys: .init(base: keys.baseAddress!, rows: total, stride: width),
-                            values: .init(base: values.baseAddress!, rows: total, stride: width),
+                            keys: .init(base: keys.baseAddress!, rows: total, stride: headWidth, headStride: headStride),
+                            values: .init(base: values.baseAddress!, rows: total, stride: headWidth, headStride: headStride),
                             output: output + firstRow * width, outputStride: width,
                             heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length, scores: s.baseAddress!)
                     }
