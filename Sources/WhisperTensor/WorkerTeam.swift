@@ -11,9 +11,10 @@ import Synchronization
 /// ``spinTime`` after a loop before they sleep, so a step wakes them about once (not while another process keeps
 /// the cores busy, see ``serve()``).
 ///
-/// One loop runs on the team at a time; a loop started while another runs (or from inside one) goes to
-/// `concurrentPerform` instead. Iterations are claimed one by one as threads come free, so a worker that the OS
-/// preempts holds up only the iteration it is running.
+/// One loop runs on the team at a time. A loop started from inside one (e.g. a session's attention heads inside the
+/// loop over the sessions of a batched step) runs on its thread alone, as the outer loop already has every core; a
+/// loop started by another thread while the team is busy goes to `concurrentPerform`. Iterations are claimed one by
+/// one as threads come free, so a worker that the OS preempts holds up only the iteration it is running.
 public final class WorkerTeam: Sendable {
     /// The process's team: ``Matrix/threadCount`` threads with the caller's (read when the team is first used).
     public static let shared = WorkerTeam(workers: Matrix.threadCount - 1)
@@ -52,6 +53,10 @@ public final class WorkerTeam: Sendable {
     private let participants = Atomic<Int>(0)
     /// Whether a caller is using the team.
     private let busy = Atomic<Bool>(false)
+    /// The thread of the caller using the team (`pthread_t`), while it is.
+    private let caller = Atomic<UInt>(0)
+    /// The workers' threads.
+    private let workerThreads = Mutex<[pthread_t]>([])
     /// Workers asleep on ``wake``.
     private let sleepers = Atomic<Int>(0)
     private let wake = NSCondition()
@@ -68,12 +73,23 @@ public final class WorkerTeam: Sendable {
     /// Calls `body` for each of `0..<iterations`, spread over the caller's thread and the team's workers, and returns
     /// when every call has returned.
     public func forEach(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
-        guard iterations > 1, workers > 0,
-            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
-        else {
-            return DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+        guard iterations > 1, workers > 0 else {
+            for index in 0..<iterations { body(index) }
+            return
         }
-        defer { busy.store(false, ordering: .releasing) }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            if isTeamThread(pthread_self()) {
+                for index in 0..<iterations { body(index) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+            }
+            return
+        }
+        caller.store(pthread_self(), ordering: .relaxed)
+        defer {
+            caller.store(0, ordering: .relaxed)
+            busy.store(false, ordering: .releasing)
+        }
         withoutActuallyEscaping(body) { body in
             let loop = Loop(iterations: iterations, body: body)
             current.store(Unmanaged.passUnretained(loop), ordering: .sequentiallyConsistent)
@@ -101,10 +117,16 @@ public final class WorkerTeam: Sendable {
         }
     }
 
+    /// Whether `thread` is running one of the team's loops: its caller's or a worker.
+    private func isTeamThread(_ thread: pthread_t) -> Bool {
+        caller.load(ordering: .relaxed) == thread || workerThreads.withLock { $0.contains(thread) }
+    }
+
     /// A worker's life: wait for a loop (spinning, then asleep), help run it, repeat. While more threads want to run
     /// than the machine has cores (another busy process, say), a spinning worker would only take turns with them for
     /// its core: it then sleeps straight after each loop.
     private func serve() {
+        workerThreads.withLock { $0.append(pthread_self()) }
         var seen = 0
         var spinTime = Self.spinTime
         var loops = 0

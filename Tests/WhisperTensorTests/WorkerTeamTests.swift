@@ -35,7 +35,7 @@ import Testing
         #expect(threads.withLock { $0.count } > 1)
     }
 
-    @Test func concurrentAndNestedLoopsStillRunEveryIterationOnce() {
+    @Test func concurrentAndNestedLoopsRunEveryIterationOnce() {
         let outer = 8
         let inner = 16
         let tallies = (0..<outer).map { _ in Tally(inner) }
@@ -47,11 +47,17 @@ import Testing
                 #expect(tally.allOnce, "caller \(caller)")
             }
         }
-        // A loop inside a loop.
+        // A loop inside a loop runs on the outer iteration's thread alone: the outer loop has the cores already.
+        let strays = Mutex(0)
         WorkerTeam.shared.forEach(outer) { o in
-            WorkerTeam.shared.forEach(inner) { tallies[o].record($0) }
+            let own = pthread_self()
+            WorkerTeam.shared.forEach(inner) { i in
+                tallies[o].record(i)
+                if pthread_self() != own { strays.withLock { $0 += 1 } }
+            }
         }
         #expect(tallies.allSatisfy { $0.allOnce })
+        #expect(strays.withLock { $0 } == 0)
     }
 }
 
