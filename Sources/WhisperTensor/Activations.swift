@@ -18,26 +18,26 @@ public enum Activations {
         VectorMath.softmax(values, rows: rows, width: width, stride: stride ?? width, sums: sums)
     }
 
-    /// Log-softmax of one row, in place; returns the log of the normaliser.
-    @discardableResult
-    public static func logSoftmax(_ values: UnsafeMutableBufferPointer<Float>) -> Float {
-        guard let x = values.baseAddress else { return 0 }
-        let maximum = VectorMath.maximum(x, count: values.count)
-        let logNormaliser = maximum + logf(VectorMath.sumOfExponentials(x, count: values.count, shift: maximum, storing: false))
-        VectorMath.scale(x, count: values.count, by: 1, adding: -logNormaliser)
-        return logNormaliser
-    }
-
     /// The largest of `count` values (−∞ for none).
     public static func maximum(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
         VectorMath.maximum(values, count: count)
     }
 
-    /// `log Σ exp(values[i])` over `count` values, computed from the maximum (−∞ when all are −∞).
-    public static func logSumExp(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
+    /// The index of the first of the largest of `count` values (0 when all are −∞ or there are none).
+    public static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+        let maximum = VectorMath.maximum(values, count: count)
+        for i in 0..<count where values[i] == maximum { return i }
+        return 0
+    }
+
+    /// `log Σ exp(values[i])` over `count` values, computed from the maximum (−∞ when all are −∞); a value minus it
+    /// is that value's log-probability under the softmax.
+    public static func logSumExp(_ values: UnsafePointer<Float>, count: Int) -> Float {
         let maximum = VectorMath.maximum(values, count: count)
         guard maximum > -.infinity else { return -.infinity }
-        return maximum + logf(VectorMath.sumOfExponentials(values, count: count, shift: maximum, storing: false))
+        // Not storing: the values are only read.
+        let sum = VectorMath.sumOfExponentials(UnsafeMutablePointer(mutating: values), count: count, shift: maximum, storing: false)
+        return maximum + logf(sum)
     }
 
     /// `target[i] += source[i]` for `count` values.

@@ -357,16 +357,21 @@ import WhisperKernelsAVX512
         #expect(data[3] == 0)
     }
 
-    /// Softmax and log-softmax over a long row (vector body and scalar tail) against double precision: relative error
-    /// within a few float roundings of `x − max` (which costs |x − max| · 2⁻²⁴ before any exponential).
-    @Test mutating func softmaxAndLogSoftmaxMatchDoublePrecision() {
+    /// Softmax and log-probabilities (value minus log-sum-exp) over a long row (vector body and scalar tail) against
+    /// double precision: relative error within a few float roundings of `x − max` (which costs |x − max| · 2⁻²⁴
+    /// before any exponential); the argmax is the first of the largest.
+    @Test mutating func softmaxAndLogProbabilitiesMatchDoublePrecision() {
         let row = values(1003).map { $0 * 40 }
         let maximum = Double(row.max()!)
         let total = row.reduce(0.0) { $0 + exp(Double($1) - maximum) }
         var soft = row
         soft.withUnsafeMutableBufferPointer { Activations.softmax($0.baseAddress!, rows: 1, width: $0.count) }
-        var logSoft = row
-        logSoft.withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
+        let logTotal = row.withUnsafeBufferPointer { Activations.logSumExp($0.baseAddress!, count: $0.count) }
+        let logSoft = row.map { $0 - logTotal }
+        var tied = row
+        tied[1001] = row.max()!
+        let argmax = tied.withUnsafeBufferPointer { Activations.argmax($0.baseAddress!, count: $0.count) }
+        #expect(argmax == tied.firstIndex(of: tied.max()!)!)
         for i in row.indices {
             let expected = exp(Double(row[i]) - maximum) / total
             let tolerance = 5e-7 + 1.2e-7 * abs(Double(row[i]) - maximum)

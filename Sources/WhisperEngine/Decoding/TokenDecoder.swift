@@ -72,12 +72,12 @@ struct TokenDecoder {
         var batchedSteps = 0
         while true {
             filter.apply(&logits, generated: tokens)
-            logits.withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
             let token = Self.argmax(logits)
-            sum += Double(logits[token])
+            let logprob = logits[token] - Self.logNormaliser(logits)
+            sum += Double(logprob)
             if token != special.endOfText {
                 tokens.append(token)
-                logprobs.append(logits[token])
+                logprobs.append(logprob)
             }
             if token == special.endOfText || tokens.count >= maxTokens { break }
             if isCancelled() { throw TranscriptionError(.cancelled, "transcription cancelled") }
@@ -108,11 +108,11 @@ struct TokenDecoder {
                 }
                 filter.apply(&logits[i], generated: sequences[i])
                 let token = Self.sample(logits[i], temperature: temperature, random: &random)
-                logits[i].withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
-                sums[i] += Double(logits[i][token])
+                let logprob = logits[i][token] - Self.logNormaliser(logits[i])
+                sums[i] += Double(logprob)
                 if token != special.endOfText {
                     sequences[i].append(token)
-                    logprobs[i].append(logits[i][token])
+                    logprobs[i].append(logprob)
                 }
                 if token == special.endOfText || sequences[i].count >= maxTokens { finished[i] = true }
                 next.append(token)
@@ -140,11 +140,11 @@ struct TokenDecoder {
             var seen = Set<[Int]>()
             for (index, beam) in beams.enumerated() {
                 filter.apply(&logits[index], generated: beam.tokens)
-                logits[index].withUnsafeMutableBufferPointer { _ = Activations.logSoftmax($0) }
+                let normaliser = Self.logNormaliser(logits[index])
                 for token in Self.topK(logits[index], beamSize + 1) {
                     let sequence = beam.tokens + [token]
                     guard seen.insert(sequence).inserted else { continue }
-                    let logprob = logits[index][token]
+                    let logprob = logits[index][token] - normaliser
                     candidates.append((sequence, beam.logprobs + [logprob], beam.sum + Double(logprob), index))
                 }
             }
@@ -196,14 +196,15 @@ struct TokenDecoder {
         return sum / n
     }
 
+    /// The first token of the highest logit (the highest log-probability too).
     static func argmax(_ values: [Float]) -> Int {
-        var best = 0
-        var bestValue = -Float.infinity
-        for (i, v) in values.enumerated() where v > bestValue {
-            best = i
-            bestValue = v
-        }
-        return best
+        values.withUnsafeBufferPointer { Activations.argmax($0.baseAddress!, count: $0.count) }
+    }
+
+    /// The log of the softmax normaliser of `logits`: a token's log-probability is its logit minus it. Computed
+    /// instead of the whole log-softmax row, of which a step reads one to six values.
+    static func logNormaliser(_ logits: [Float]) -> Float {
+        logits.withUnsafeBufferPointer { Activations.logSumExp($0.baseAddress!, count: $0.count) }
     }
 
     static func topK(_ values: [Float], _ k: Int) -> [Int] {
