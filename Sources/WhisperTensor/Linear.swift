@@ -165,18 +165,18 @@ public struct Linear: Sendable {
         precision: ProductPrecision
     ) {
         let key = LayerProductKey(rows: rows, epilogue: epilogue, precision: precision)
-        if precision == .bfloat16 {
-            let product = oneDNNProducts.value(for: key) {
-                weight.withSinglePrecision(rows: outputs, width: inputs) {
-                    LayerProduct(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
-                }
+        let product = oneDNNProducts.value(for: key) {
+            // A bfloat16 product packs its own copy of the weights; a `Float` one reads the layer's at each call.
+            guard precision == .bfloat16 else {
+                return LayerProduct(
+                    weight: nil, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
             }
-            return product.apply(input, weight: nil, into: output, threads: Matrix.threadCount)
+            return weight.withSinglePrecision(rows: outputs, width: inputs) {
+                LayerProduct(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
+            }
         }
+        if precision == .bfloat16 { return product.apply(input, weight: nil, into: output, threads: Matrix.threadCount) }
         weight.withSinglePrecision(rows: outputs, width: inputs) { w in
-            let product = oneDNNProducts.value(for: key) {
-                LayerProduct(weight: w, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
-            }
             product.apply(input, weight: w, into: output, threads: Matrix.threadCount)
         }
     }

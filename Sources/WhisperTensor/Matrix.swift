@@ -65,6 +65,10 @@ public enum Matrix {
     /// A lower thread count for the work of the current thread (``withThreadLimit(_:_:)``).
     @TaskLocal private static var threadLimit: Int?
 
+    /// The process-wide thread count (``threadCount`` outside any ``withThreadLimit(_:_:)``), whatever limit the
+    /// calling thread's work runs under.
+    public static var processThreadCount: Int { threads.load(ordering: .relaxed) }
+
     /// The number of threads one product may use (the GEMM library's and the decoder's split products); initially
     /// OpenBLAS's (`OPENBLAS_NUM_THREADS`, else the core count), lower inside ``withThreadLimit(_:_:)``.
     public static var threadCount: Int {

@@ -19,12 +19,13 @@ final class LayerProduct: @unchecked Sendable {
     private let destinationDescriptor: dnnl_memory_desc_t
     private let scratchpadDescriptor: dnnl_memory_desc_t
 
-    /// Prepares the product of `rows` rows by `weight` (`outputs × inputs`, PyTorch's layout, as `Float`), which a
-    /// bfloat16 product packs now and a `Float` one only reads for its layout.
+    /// Prepares the product of `rows` rows by an `outputs × inputs` weight matrix (PyTorch's layout). A bfloat16
+    /// product packs `weight` now; a `Float` one takes `nil` and is given the weights at each call.
     init(
-        weight: UnsafePointer<Float>, bias: [Float], rows: Int, inputs: Int, outputs: Int, epilogue: ProductEpilogue,
+        weight: UnsafePointer<Float>?, bias: [Float], rows: Int, inputs: Int, outputs: Int, epilogue: ProductEpilogue,
         precision: ProductPrecision
     ) {
+        precondition((precision == .bfloat16) == (weight != nil), "only a bfloat16 product packs the weights")
         self.rows = rows
         self.inputs = inputs
         self.outputs = outputs
@@ -68,7 +69,7 @@ final class LayerProduct: @unchecked Sendable {
             packedWeights = packed
             let plain = UnsafeMutablePointer<UInt16>.allocate(capacity: inputs * outputs)
             defer { plain.deallocate() }
-            BFloat16.convert(weight, count: inputs * outputs, into: plain)
+            BFloat16.convert(weight!, count: inputs * outputs, into: plain)
             var reorderDescriptor: dnnl_primitive_desc_t?
             OneDNN.check(
                 dnnl_reorder_primitive_desc_create(&reorderDescriptor, &plainWeights, OneDNN.engine, &packedDescriptor, OneDNN.engine, nil),

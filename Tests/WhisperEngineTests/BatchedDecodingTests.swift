@@ -96,17 +96,8 @@ import WhisperTensor
     /// Work waiting for a held gate leaves when cancelled, without running; the gate then serves the next one at once.
     @Test func cancelledWaiterLeavesTheGate() throws {
         let gate = ComputeGate()
-        let holding = DispatchSemaphore(value: 0)
-        let finish = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
-        Thread {
-            try? gate.exclusive(isCancelled: { false }) {
-                holding.signal()
-                finish.wait()
-            }
-            done.signal()
-        }.start()
-        holding.wait()
+        let finish = Self.holdGate(gate, done: done)
         let start = ContinuousClock.now
         var ran = false
         #expect(throws: TranscriptionError.self) {
@@ -125,15 +116,7 @@ import WhisperTensor
         let cores = Matrix.threadCount
         let gate = ComputeGate()
         #expect(try gate.exclusive(isCancelled: { false }) { Matrix.threadCount } == cores)
-        let holding = DispatchSemaphore(value: 0)
-        let finish = DispatchSemaphore(value: 0)
-        Thread {
-            try? gate.exclusive(isCancelled: { false }) {
-                holding.signal()
-                finish.wait()
-            }
-        }.start()
-        holding.wait()
+        let finish = Self.holdGate(gate)
         let arrived = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
         let seen = Mutex<[Int: (threads: Int, metTheOther: Bool)]>([:])
         let done = DispatchGroup()
@@ -176,6 +159,22 @@ import WhisperTensor
         for (index, theirs) in zip(1..., alone) {
             #expect((try? results[index].get())?.segments == theirs.segments, "\(names[index])")
         }
+    }
+
+    /// Holds `gate` with exclusive work on another thread until the returned semaphore is signalled; then signals
+    /// `done`, if given, once that work has left the gate.
+    static func holdGate(_ gate: ComputeGate, done: DispatchSemaphore? = nil) -> DispatchSemaphore {
+        let holding = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
+        Thread {
+            try? gate.exclusive(isCancelled: { false }) {
+                holding.signal()
+                finish.wait()
+            }
+            done?.signal()
+        }.start()
+        holding.wait()
+        return finish
     }
 
     /// Runs `count` transcriptions at once, each on its own thread, and returns their outcomes in order.

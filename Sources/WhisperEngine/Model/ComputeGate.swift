@@ -97,7 +97,7 @@ final class ComputeGate: Sendable {
 
     /// Whether exclusive work may run two at a time on a share of the cores each: with several cores, where each
     /// product's thread count is the calling thread's own (``Matrix/allowsConcurrentProducts``).
-    static var sharesCores: Bool { Matrix.allowsConcurrentProducts && Matrix.threadCount > 1 }
+    static var sharesCores: Bool { Matrix.allowsConcurrentProducts && Matrix.processThreadCount > 1 }
 
     private let state = Mutex(State())
     /// How often a thread waiting for the gate checks whether its transcription was cancelled.
