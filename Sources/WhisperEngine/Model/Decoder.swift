@@ -229,7 +229,7 @@ struct DecoderSession {
                             keys: .init(base: keys.baseAddress!, rows: total, stride: headWidth, headStride: headStride),
                             values: .init(base: values.baseAddress!, rows: total, stride: headWidth, headStride: headStride),
                             output: output + firstRow * width, outputStride: width,
-                            heads: hyper.heads, headWidth: hyper.headWidth, causalOffset: length, scores: s.baseAddress!)
+                            heads: heads, headWidth: headWidth, causalOffset: length, scores: s.baseAddress!)
                     }
                 }
             }
