@@ -10,9 +10,12 @@ struct CTranslate2Loader {
             throw ModelLoadingError(.missingFile, "model.bin is missing from model directory \(directory.lastPathComponent)")
         }
         let file = try CTranslate2File(url: binary)
-        let weights = try ModelWeights(source: file)
+        let vocabularySize = try file.shape("decoder/embeddings/weight").first ?? 0
+        let directory = directory
+        let (weights, tokenizer) = try concurrently { () throws(ModelLoadingError) in try ModelWeights(source: file) } alongside: { () throws(ModelLoadingError) in
+            try Tokenizer(directory: directory, vocabularySize: vocabularySize)
+        }
         let configuration = try ModelConfiguration(url: directory.appendingPathComponent("config.json"))
-        let tokenizer = try Tokenizer(directory: directory, vocabularySize: weights.hyper.vocabularySize)
         let info = ModelInfo(format: "ctranslate2", weights: weights, tokenizer: tokenizer, fileBytes: ModelFormat.fileSize(binary))
         return WhisperModel(info: info, weights: weights, tokenizer: tokenizer, configuration: configuration)
     }

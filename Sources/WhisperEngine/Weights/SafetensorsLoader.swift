@@ -24,12 +24,16 @@ struct SafetensorsLoader {
             throw ModelLoadingError(.unsupported, "config.json: encoder and decoder head counts differ, which is not a Whisper architecture")
         }
         let file = try SafetensorsFile(url: weightsURL)
-        let weights = try ModelWeights(source: CheckpointTensors(file: file, naming: .huggingFace, scalars: ["encoder/num_heads": heads]))
-        if let vocabularySize = config["vocab_size"] as? Int, vocabularySize != weights.hyper.vocabularySize {
+        let tensors = CheckpointTensors(file: file, naming: .huggingFace, scalars: ["encoder/num_heads": heads])
+        let embeddingRows = try tensors.shape("decoder/embeddings/weight").first ?? 0
+        if let vocabularySize = config["vocab_size"] as? Int, vocabularySize != embeddingRows {
             throw ModelLoadingError(
-                .corrupt, "config.json: vocab_size \(vocabularySize) does not match the embedding's \(weights.hyper.vocabularySize) rows")
+                .corrupt, "config.json: vocab_size \(vocabularySize) does not match the embedding's \(embeddingRows) rows")
         }
-        let tokenizer = try Tokenizer(directory: directory, vocabularySize: weights.hyper.vocabularySize)
+        let directory = directory
+        let (weights, tokenizer) = try concurrently { () throws(ModelLoadingError) in try ModelWeights(source: tensors) } alongside: {
+            () throws(ModelLoadingError) in try Tokenizer(directory: directory, vocabularySize: embeddingRows)
+        }
         let format = SafetensorsFile.formatName(of: weightsURL) ?? "safetensors"
         let info = ModelInfo(format: format, weights: weights, tokenizer: tokenizer, fileBytes: ModelFormat.fileSize(weightsURL))
         let configuration = try ModelConfiguration(huggingFace: directory, tokenizer: tokenizer, hyper: weights.hyper)
