@@ -27,6 +27,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Transcriptions of each file (the first run after loading is reported apart from the rest).")
     var runs: Int = 1
 
+    @Option(help: "Rounds of the encoder-versus-sgemm comparison (one 30 s window and one sgemm product each, alternating).")
+    var encoderRounds: Int = 10
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -55,6 +58,47 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    /// The encoder on one 30 s window and `sgemm` on the encoder's feed-forward shape, timed in alternation so that
+    /// both see the same conditions (this machine's speed drifts by tens of percent over seconds).
+    struct EncoderComparison: Encodable {
+        let rounds: Int
+        let encoderMsBest: Double
+        let encoderMsMedian: Double
+        let encoderGflopsBest: Double
+        let encoderGflopsMedian: Double
+        let sgemmGflopsBest: Double
+        let sgemmGflopsMedian: Double
+
+        /// The encoder's best throughput as a share of `sgemm`'s best, and likewise for the medians.
+        var shareOfBest: Double { encoderGflopsBest / sgemmGflopsBest }
+        var shareOfMedian: Double { encoderGflopsMedian / sgemmGflopsMedian }
+
+        enum CodingKeys: String, CodingKey {
+            case rounds
+            case encoderMsBest = "encoder_ms_best"
+            case encoderMsMedian = "encoder_ms_median"
+            case encoderGflopsBest = "encoder_gflops_best"
+            case encoderGflopsMedian = "encoder_gflops_median"
+            case sgemmGflopsBest = "sgemm_gflops_best"
+            case sgemmGflopsMedian = "sgemm_gflops_median"
+            case shareOfBest = "share_of_best"
+            case shareOfMedian = "share_of_median"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(rounds, forKey: .rounds)
+            try container.encode(encoderMsBest, forKey: .encoderMsBest)
+            try container.encode(encoderMsMedian, forKey: .encoderMsMedian)
+            try container.encode(encoderGflopsBest, forKey: .encoderGflopsBest)
+            try container.encode(encoderGflopsMedian, forKey: .encoderGflopsMedian)
+            try container.encode(sgemmGflopsBest, forKey: .sgemmGflopsBest)
+            try container.encode(sgemmGflopsMedian, forKey: .sgemmGflopsMedian)
+            try container.encode(shareOfBest, forKey: .shareOfBest)
+            try container.encode(shareOfMedian, forKey: .shareOfMedian)
+        }
+    }
+
     struct Report: Encodable {
         let model: String
         let loadSeconds: Double
@@ -70,6 +114,8 @@ struct BenchCommand: ParsableCommand {
         let sgemmGflops: Double
         /// Multiply-adds ×2 of one 30 s window through the encoder.
         let encoderGflopPerWindow: Double
+        /// The encoder against `sgemm` in alternating rounds.
+        let encoderVersusSgemm: EncoderComparison
         /// GB/s the decoder's half-precision matrix-vector kernel streams weights at, one row.
         let gemvGBPerSecond: Double
         /// Weight bytes one decoder step reads (shared by the sequences of a batched step).
@@ -86,6 +132,7 @@ struct BenchCommand: ParsableCommand {
             case decoderWeights = "decoder_weights"
             case sgemmGflops = "sgemm_gflops"
             case encoderGflopPerWindow = "encoder_gflop_per_window"
+            case encoderVersusSgemm = "encoder_vs_sgemm"
             case gemvGBPerSecond = "gemv_gb_per_second"
             case decoderStepBytes = "decoder_step_bytes"
             case crossAttentionBytesPerWindow = "cross_attention_bytes_per_window"
@@ -106,6 +153,7 @@ struct BenchCommand: ParsableCommand {
         let audio = try files.map { file in
             try CommandFailure.wrap { try AudioDecoder().decode(contentsOf: URL(fileURLWithPath: file)) }
         }
+        let comparison = compareEncoder(whisper, samples: audio.first?.samples ?? [], info: info)
         for (file, audio) in zip(files, audio) {
             for run in 1...max(1, runs) {
                 let start = Date()
@@ -123,7 +171,7 @@ struct BenchCommand: ParsableCommand {
         }
         let report = Report(
             model: model.model, loadSeconds: loadSeconds, beamSize: beamSize, threads: Matrix.threadCount,
-            encoderPrecision: encoderPrecision.available.rawValue, decoderWeights: model.decoderWeights.rawValue, gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9,
+            encoderPrecision: encoderPrecision.available.rawValue, decoderWeights: model.decoderWeights.rawValue, gemm: Matrix.backend.rawValue, sgemmGflops: sgemm, encoderGflopPerWindow: Self.encoderOperations(info) / 1e9, encoderVersusSgemm: comparison,
             gemvGBPerSecond: bandwidth, decoderStepBytes: info.decoderStepBytes,
             crossAttentionBytesPerWindow: info.crossAttentionBytesPerWindow, files: results)
         if json {
@@ -144,6 +192,12 @@ struct BenchCommand: ParsableCommand {
             String(
                 format: "GEMV %.1f GB/s (float16 weights); decoder step reads %.1f MB of weights + %.1f MB cross-attention per sequence",
                 bandwidth, Double(info.decoderStepBytes) / 1e6, Double(info.crossAttentionBytesPerWindow) / 1e6))
+        print(
+            String(
+                format: "encoder vs sgemm, %d alternating rounds: best %.1f ms/window (%.0f GFLOP/s) = %.0f%% of sgemm's best %.0f GFLOP/s; median %.1f ms (%.0f GFLOP/s) = %.0f%% of sgemm's median %.0f GFLOP/s",
+                comparison.rounds, comparison.encoderMsBest, comparison.encoderGflopsBest, comparison.shareOfBest * 100,
+                comparison.sgemmGflopsBest, comparison.encoderMsMedian, comparison.encoderGflopsMedian,
+                comparison.shareOfMedian * 100, comparison.sgemmGflopsMedian))
         print("file                           run  audio s   wall s  × real time  enc ms/win  % sgemm  dec ms/tok  peak RSS MB")
         for r in results {
             let encoderShare = report.encoderGflopPerWindow / (r.encoderMsPerWindow / 1000) / sgemm * 100
@@ -153,6 +207,33 @@ struct BenchCommand: ParsableCommand {
                     URL(fileURLWithPath: r.file).lastPathComponent.padding(toLength: 30, withPad: " ", startingAt: 0), r.run, r.audioSeconds, r.wallSeconds, r.rtf,
                     r.encoderMsPerWindow, encoderShare, r.decoderMsPerToken, r.peakRssMb))
         }
+    }
+
+    /// Times the encoder on the first window of `samples` and `sgemm` on the encoder's feed-forward shape in
+    /// alternation, ``encoderRounds`` times (after one untimed window).
+    func compareEncoder(_ whisper: WhisperModel, samples: [Float], info: ModelInfo) -> EncoderComparison {
+        let rounds = max(1, encoderRounds)
+        let operations = Self.encoderOperations(info)
+        _ = whisper.encoderSeconds(forWindowOf: samples, precision: encoderPrecision)
+        var encoderSeconds: [Double] = []
+        var sgemm: [Double] = []
+        for _ in 0..<rounds {
+            encoderSeconds.append(whisper.encoderSeconds(forWindowOf: samples, precision: encoderPrecision))
+            sgemm.append(Matrix.measureThroughput(m: Self.audioFrames, n: 4 * info.width, k: info.width, repetitions: 3))
+        }
+        encoderSeconds.sort()
+        sgemm.sort()
+        let medianSeconds = Self.median(encoderSeconds)
+        return EncoderComparison(
+            rounds: rounds, encoderMsBest: encoderSeconds[0] * 1000, encoderMsMedian: medianSeconds * 1000,
+            encoderGflopsBest: operations / encoderSeconds[0] / 1e9, encoderGflopsMedian: operations / medianSeconds / 1e9,
+            sgemmGflopsBest: sgemm.last!, sgemmGflopsMedian: Self.median(sgemm))
+    }
+
+    /// The middle value of sorted `values` (the mean of the middle two for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let middle = values.count / 2
+        return values.count % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2
     }
 
     /// Encoder states per window: the second convolution halves the window's mel frames.

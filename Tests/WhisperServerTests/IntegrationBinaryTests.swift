@@ -138,6 +138,43 @@ struct IntegrationBinaryTests {
         #expect(kept.contains("OMP_WAIT_POLICY=ACTIVE"))
     }
 
+    /// `whisper-server bench --json` on a real clip: the transcript, per-run figures, and the encoder timed against
+    /// `sgemm` in alternating rounds (best no slower than median, throughput consistent with the window's operations).
+    @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(3)))
+    func benchReportsTheEncoderAgainstSgemmAndEachRun() throws {
+        let clip = ServerTest.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/lighthouse.wav")
+        try #require(FileManager.default.fileExists(atPath: clip.path))
+        let process = try ServerBinary.process(
+            ["bench", clip.path, "--models-dir", ServerTest.repositoryRoot.appendingPathComponent("models").path, "--runs", "2",
+             "--encoder-rounds", "3", "--json"],
+            environment: [:])
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let runs = try #require(report["files"] as? [[String: Any]])
+        #expect(runs.count == 2)
+        for run in runs {
+            #expect((run["text"] as? String ?? "").lowercased().contains("lighthouse"))
+            #expect((run["encoded_windows"] as? Int ?? 0) >= 1)
+        }
+        let gflop = try #require(report["encoder_gflop_per_window"] as? Double)
+        #expect(gflop > 30 && gflop < 45, "tiny.en's encoder is about 37 GFLOP per window")
+        let comparison = try #require(report["encoder_vs_sgemm"] as? [String: Any])
+        #expect(comparison["rounds"] as? Int == 3)
+        let (best, median) = (try #require(comparison["encoder_ms_best"] as? Double), try #require(comparison["encoder_ms_median"] as? Double))
+        #expect(best > 0 && best <= median)
+        let bestThroughput = try #require(comparison["encoder_gflops_best"] as? Double)
+        #expect(abs(bestThroughput - gflop / (best / 1000)) < 0.01 * bestThroughput)
+        let share = try #require(comparison["share_of_best"] as? Double)
+        #expect(share > 0.05 && share < 2, "the encoder's share of sgemm's throughput: \(share)")
+        #expect((comparison["sgemm_gflops_median"] as? Double ?? 0) <= (comparison["sgemm_gflops_best"] as? Double ?? 0))
+    }
+
     @Test(.enabled(if: ServerTest.realModelsDirectory != nil, "needs models/tiny.en"), .timeLimit(.minutes(5)))
     func sigtermLetsTheRequestInFlightFinishThenExitsZero() async throws {
         let audio = try #require(ServerTest.fixture("lighthouse.wav"))

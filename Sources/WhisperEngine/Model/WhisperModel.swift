@@ -68,6 +68,21 @@ public final class WhisperModel: Sendable {
         _ = try? gate.exclusive(isCancelled: { false }) { Encoder(weights: weights, precision: precision).encode(features) }
     }
 
+    /// Encodes the first 30 s window of `samples` (16 kHz mono) and returns the seconds the encoder took, for
+    /// benchmarks that compare it with `sgemm` under the same conditions. Waits for the cores like a transcription.
+    public func encoderSeconds(forWindowOf samples: [Float], precision: ProductPrecision = .float32) -> Double {
+        let features = LogMelSpectrogram(samples: Array(samples.prefix(LogMelSpectrogram.windowFrames * LogMelSpectrogram.hopLength)), melBins: info.melBins)
+            .window(from: 0, count: LogMelSpectrogram.windowFrames)
+        let encoder = Encoder(weights: weights, precision: precision)
+        let elapsed = try? gate.exclusive(isCancelled: { false }) { () -> Duration in
+            let start = ContinuousClock.now
+            _ = encoder.encode(features)
+            return ContinuousClock.now - start
+        }
+        guard let elapsed else { return .nan }
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
     /// Threads the matrix products use (OpenBLAS's pool and the decoder's split products), for the whole process.
     /// Concurrent transcriptions take turns on the cores (an encoder window or prompt at a time, decoder steps
     /// batched together), so this is normally every core.
