@@ -37,14 +37,17 @@ enum ServerBinary {
         return process
     }
 
-    /// Runs the executable to completion and returns its exit status and standard error.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+    /// Runs the executable to completion and returns its exit status and standard error, or with `capturesOutput` its
+    /// standard output.
+    static func run(_ arguments: [String], environment: [String: String] = [:], capturesOutput: Bool = false) throws
+        -> (status: Int32, text: String)
+    {
         let process = try process(arguments, environment: environment)
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        let captured = Pipe()
+        process.standardError = capturesOutput ? FileHandle.nullDevice : captured
+        process.standardOutput = capturesOutput ? captured : FileHandle.nullDevice
         try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        let data = captured.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
@@ -144,18 +147,12 @@ struct IntegrationBinaryTests {
     func benchReportsTheEncoderAgainstSgemmAndEachRun() throws {
         let clip = ServerTest.repositoryRoot.appendingPathComponent("Tests/Fixtures/speech/lighthouse.wav")
         try #require(FileManager.default.fileExists(atPath: clip.path))
-        let process = try ServerBinary.process(
+        let (status, output) = try ServerBinary.run(
             ["bench", clip.path, "--models-dir", ServerTest.repositoryRoot.appendingPathComponent("models").path, "--runs", "2",
              "--encoder-rounds", "3", "--json"],
-            environment: [:])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            capturesOutput: true)
+        #expect(status == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
         let runs = try #require(report["files"] as? [[String: Any]])
         #expect(runs.count == 2)
         for run in runs {

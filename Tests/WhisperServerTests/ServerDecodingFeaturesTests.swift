@@ -106,7 +106,7 @@ struct ServerDecodingFeaturesTests {
             "--vad-threshold", "0.5", "--vad-padding-ms", "300", "--vad-silence-ms", "500", "--format", "verbose_json",
             "--output", output.path, input.path,
         ])
-        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.status == 0, "\(run.text)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any])
         let segments = try #require(object["segments"] as? [[String: Any]])
         #expect(ServerLiveModelTests.words(object["text"] as? String ?? "").hasSuffix("this is a test on the speech recognition server"))
