@@ -1,3 +1,4 @@
+import Dispatch
 import WhisperKernels
 
 /// A fully connected layer `Y = X · Wᵀ + b` with weights in PyTorch's `[out, in]` layout.
@@ -45,14 +46,39 @@ public struct Linear: Sendable {
     public func quantizedToInt8() -> Linear {
         var values = [Int8](repeating: 0, count: outputs * inputs)
         var scales = [Float](repeating: 1, count: outputs)
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: inputs)
-        defer { row.deallocate() }
-        for j in 0..<outputs {
-            weight.copyRows(j..<j + 1, width: inputs, into: row)
-            let largest = (0..<inputs).reduce(Float(0)) { max($0, abs(row[$1])) }
-            let scale = largest > 0 ? largest / 127 : 1
-            scales[j] = scale
-            for k in 0..<inputs { values[j * inputs + k] = Int8((row[k] / scale).rounded()) }
+        let (inputs, outputs, weight) = (inputs, outputs, weight)
+        values.withUnsafeMutableBufferPointer { values in
+            scales.withUnsafeMutableBufferPointer { scales in
+                nonisolated(unsafe) let (values, scales) = (values.baseAddress!, scales.baseAddress!)
+                // Rows in blocks spread over the cores (the token embedding has 51,864 rows).
+                let block = 1024
+                DispatchQueue.concurrentPerform(iterations: (outputs + block - 1) / block) { part in
+                    let row = UnsafeMutablePointer<Float>.allocate(capacity: inputs)
+                    defer { row.deallocate() }
+                    for j in part * block..<min(outputs, (part + 1) * block) {
+                        weight.copyRows(j..<j + 1, width: inputs, into: row)
+                        var largest = Lanes()
+                        var k = 0
+                        while k + laneCount <= inputs {
+                            let magnitude = UnsafePointer(row).lanes(at: k).magnitude
+                            largest.replace(with: magnitude, where: magnitude .> largest)
+                            k += laneCount
+                        }
+                        var largestValue = largest.max()
+                        for k in k..<inputs { largestValue = max(largestValue, abs(row[k])) }
+                        let scale = largestValue > 0 ? largestValue / 127 : 1
+                        scales[j] = scale
+                        let target = values + j * inputs
+                        var k2 = 0
+                        while k2 + laneCount <= inputs {
+                            let q = (UnsafePointer(row).lanes(at: k2) / Lanes(repeating: scale)).rounded(.toNearestOrAwayFromZero)
+                            for lane in 0..<laneCount { target[k2 + lane] = Int8(q[lane]) }
+                            k2 += laneCount
+                        }
+                        for k in k2..<inputs { target[k] = Int8((row[k] / scale).rounded()) }
+                    }
+                }
+            }
         }
         return Linear(storage: .int8(values, scales: scales), bias: bias, inputs: inputs, outputs: outputs)
     }
@@ -201,12 +227,19 @@ enum WeightStorage: Sendable {
         var half = [Float16](repeating: 0, count: values.count)
         let exact = values.withUnsafeBufferPointer { source in
             half.withUnsafeMutableBufferPointer { target in
-                for i in source.indices {
-                    let h = Float16(source[i])
-                    target[i] = h
-                    if Float(h) != source[i] && !source[i].isNaN { return false }
+                let (source, target, count) = (source.baseAddress!, target.baseAddress!, source.count)
+                MatrixVector.narrow(source, count: count, into: target)
+                // Every value must come back from half precision unchanged (NaNs aside), eight at a time.
+                let widened = UnsafeMutablePointer<Float>.allocate(capacity: laneCount)
+                defer { widened.deallocate() }
+                var j = 0
+                while j + laneCount <= count {
+                    MatrixVector.widen(target + j, count: laneCount, into: widened)
+                    let (back, original) = (UnsafePointer(widened).lanes(at: 0), source.lanes(at: j))
+                    if any((back .!= original) .& (original .== original)) { return false }
+                    j += laneCount
                 }
-                return true
+                return (j..<count).allSatisfy { Float(target[$0]) == source[$0] || source[$0].isNaN }
             }
         }
         self = exact ? .half(half) : .single(values)

@@ -70,6 +70,9 @@ struct TokenDecoder {
         var logprobs: [Float] = []
         var sum: Double = 0
         var batchedSteps = 0
+        // The most likely token is all a step needs exactly; special and timestamp tokens stay exact for the rules.
+        session.logitScreening = LogitScreening(
+            alwaysExact: special.endOfText..<weights.hyper.vocabularySize, suppressed: filter.suppressed)
         while true {
             filter.apply(&logits, generated: tokens)
             let token = Self.argmax(logits)

@@ -16,6 +16,9 @@ struct DecoderSession {
     private var valueCaches: [[[Float]]] = []
     /// Tokens each sequence has consumed.
     private(set) var length = 0
+    /// When set, the logits of this session's single-token steps are screened (``ModelWeights/logitScreen``): for
+    /// decoding that takes the most likely token, which stays exact.
+    var logitScreening: LogitScreening?
 
     init(weights: ModelWeights, audio: Tensor) {
         self.weights = weights
@@ -177,14 +180,48 @@ struct DecoderSession {
                 }
             }
         }
-        let logits = linear(weights.tokenEmbedding, weights.decoderNorm(selected)).storage
+        let normalised = weights.decoderNorm(selected)
+        // Sessions that take the most likely token have their steps' logits screened (``ScreenedProduct``); the
+        // others', and every prompt's, are computed in full.
+        var screenedRows: [Int] = []
+        var screening: LogitScreening?
+        var row = 0
+        for pass in passes {
+            let passRows = pass.tokens.count * pass.positions.count
+            if let own = pass.session.pointee.logitScreening, weights.logitScreen != nil, pass.count == 1 {
+                screenedRows += row..<row + passRows
+                screening = own
+            }
+            row += passRows
+        }
+        var logits = Tensor(uninitializedRows: selectedRows, columns: hyper.vocabularySize)
+        let fullRows = (0..<selectedRows).filter { !screenedRows.contains($0) }
+        if !fullRows.isEmpty {
+            let full = linear(weights.tokenEmbedding, normalised.gathering(rows: fullRows))
+            logits.scatter(full, toRows: fullRows)
+        }
+        if let screen = weights.logitScreen, let screening, !screenedRows.isEmpty {
+            let input = normalised.gathering(rows: screenedRows)
+            var screened = Tensor(uninitializedRows: screenedRows.count, columns: hyper.vocabularySize)
+            input.storage.withUnsafeBufferPointer { x in
+                screened.storage.withUnsafeMutableBufferPointer { y in
+                    for first in stride(from: 0, to: screenedRows.count, by: MatrixVector.maximumRows) {
+                        let count = min(MatrixVector.maximumRows, screenedRows.count - first)
+                        screen.apply(
+                            x.baseAddress! + first * width, rows: count, into: y.baseAddress! + first * hyper.vocabularySize,
+                            alwaysExact: screening.alwaysExact, excluded: screening.suppressed)
+                    }
+                }
+            }
+            logits.scatter(screened, toRows: screenedRows)
+        }
         let vocabulary = hyper.vocabularySize
         next = 0
         return passes.map { pass in
             (0..<pass.tokens.count).map { _ in
                 pass.positions.map { _ in
                     defer { next += 1 }
-                    return Array(logits[next * vocabulary..<(next + 1) * vocabulary])
+                    return Array(logits.storage[next * vocabulary..<(next + 1) * vocabulary])
                 }
             }
         }
@@ -276,6 +313,37 @@ struct DecoderSession {
             }
         }
         return output
+    }
+}
+
+/// How a session's step logits are screened: which outputs are always exact (the special and timestamp tokens, whose
+/// probabilities the decoding rules read) and which are always suppressed (never chosen, so they take no part in
+/// finding the most likely token).
+struct LogitScreening {
+    let alwaysExact: Range<Int>
+    let suppressed: [Int]
+}
+
+extension Tensor {
+    /// The given rows, in order.
+    func gathering(rows indices: [Int]) -> Tensor {
+        if indices.count == rows { return self }
+        var result = Tensor(uninitializedRows: indices.count, columns: columns)
+        for (target, source) in indices.enumerated() {
+            result.storage.replaceSubrange(target * columns..<(target + 1) * columns, with: storage[source * columns..<(source + 1) * columns])
+        }
+        return result
+    }
+
+    /// Writes the rows of `source` to rows `indices` of this tensor.
+    mutating func scatter(_ source: Tensor, toRows indices: [Int]) {
+        if indices.count == rows {
+            storage = source.storage
+            return
+        }
+        for (index, target) in indices.enumerated() {
+            storage.replaceSubrange(target * columns..<(target + 1) * columns, with: source.storage[index * columns..<(index + 1) * columns])
+        }
     }
 }
 

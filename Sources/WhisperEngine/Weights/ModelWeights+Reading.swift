@@ -51,6 +51,8 @@ extension ModelWeights {
                 inChannels: inChannels, outChannels: width, kernel: 3, stride: stride, padding: 1)
         }
         let hidden = try file.shape("encoder/layer_0/ffn/linear_0/weight")[0]
+        let tokenEmbedding = Linear(
+            weight: try file.floats("decoder/embeddings/weight"), bias: [], inputs: width, outputs: hyper.vocabularySize)
 
         var encoderLayers: [EncoderLayerWeights] = []
         for index in 0..<hyper.encoderLayers {
@@ -87,8 +89,7 @@ extension ModelWeights {
             encoderPositions: try file.floats("encoder/position_encodings/encodings"),
             encoderLayers: encoderLayers,
             encoderNorm: try norm("encoder/layer_norm"),
-            tokenEmbedding: Linear(
-                weight: try file.floats("decoder/embeddings/weight"), bias: [], inputs: width, outputs: hyper.vocabularySize),
+            tokenEmbedding: tokenEmbedding, logitScreen: ScreenedProduct(tokenEmbedding),
             decoderPositions: try file.floats("decoder/position_encodings/encodings"),
             decoderLayers: decoderLayers,
             decoderNorm: try norm("decoder/layer_norm"))

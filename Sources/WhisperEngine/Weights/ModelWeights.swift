@@ -52,6 +52,9 @@ struct ModelWeights: Sendable {
     /// `vocabularySize × width` token embeddings, also the output projection (tied): rows are looked up with
     /// ``Linear/row(_:into:)`` and the layer applied gives the logits.
     let tokenEmbedding: Linear
+    /// The tied embedding screened by an 8-bit copy for the logits of a decoder step (``ScreenedProduct``); `nil`
+    /// when the embedding is itself in 8 bits.
+    let logitScreen: ScreenedProduct?
     /// `textPositions × width`.
     let decoderPositions: [Float]
     let decoderLayers: [DecoderLayerWeights]
@@ -100,7 +103,8 @@ extension ModelWeights {
     func withInt8Decoder() -> ModelWeights {
         ModelWeights(
             hyper: hyper, conv1: conv1, conv2: conv2, encoderPositions: encoderPositions, encoderLayers: encoderLayers,
-            encoderNorm: encoderNorm, tokenEmbedding: tokenEmbedding.quantizedToInt8(), decoderPositions: decoderPositions,
+            encoderNorm: encoderNorm, tokenEmbedding: tokenEmbedding.quantizedToInt8(), logitScreen: nil,
+            decoderPositions: decoderPositions,
             decoderLayers: decoderLayers.map {
                 DecoderLayerWeights(
                     selfAttentionNorm: $0.selfAttentionNorm, selfQueryKeyValue: $0.selfQueryKeyValue.quantizedToInt8(),

@@ -1,0 +1,124 @@
+/// A bandwidth-bound product of which only the largest outputs must be exact, such as a vocabulary's logits when the
+/// next token is the most likely one: every output is first computed from an 8-bit copy of the weights (half the bytes
+/// of half precision), then those that could be the largest are recomputed from the layer's own weights.
+///
+/// An 8-bit weight is off by at most half its row's scale `s`, so an approximate output is within `s/2 · Σ|x|` of the
+/// exact one. Every output whose upper bound reaches the largest lower bound (less `margin`) is recomputed with the
+/// same kernel as the full product: the largest output is exact, bit for bit, and so is any within `margin` of it.
+/// The others keep their approximation (within their bound of the exact value).
+public struct ScreenedProduct: Sendable {
+    /// The layer, whose weights give the exact outputs.
+    public let exact: Linear
+    /// The 8-bit copy: `round(w / s)` per weight and the scale `s` of each output row (``Linear/quantizedToInt8()``).
+    private let screenValues: [Int8]
+    private let scales: [Float]
+
+    /// Screens `layer`'s outputs with an 8-bit copy of its weights; `nil` for a layer with a bias or already in 8 bits.
+    public init?(_ layer: Linear) {
+        guard layer.bias.isEmpty, !layer.storesInt8, case .int8(let values, let scales) = layer.quantizedToInt8().weight else {
+            return nil
+        }
+        exact = layer
+        (screenValues, self.scales) = (values, scales)
+    }
+
+    /// Bytes of the 8-bit copy.
+    public var screenBytes: Int { screenValues.count + scales.count * MemoryLayout<Float>.size }
+
+    /// Writes `rows` output rows (stride `exact.outputs`) for `rows` input rows (stride `exact.inputs`, at most
+    /// ``MatrixVector/maximumRows``): outputs in `alwaysExact`, and outside it those within `margin` of each row's
+    /// largest, are exact; the others screened. Outputs in `excluded` (which the caller discards) are `-∞` and take no
+    /// part in finding the largest.
+    /// - Returns: how many outputs were recomputed outside `alwaysExact`, over all rows.
+    @discardableResult
+    public func apply(
+        _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, alwaysExact: Range<Int>,
+        excluded: [Int] = [], margin: Float = 0
+    ) -> Int {
+        let (inputs, outputs) = (exact.inputs, exact.outputs)
+        screenValues.withUnsafeBufferPointer {
+            MatrixVector.multiply($0.baseAddress!, outputs: outputs, inputs: inputs, by: input, rows: rows, into: output)
+        }
+        var recomputed = 0
+        scales.withUnsafeBufferPointer { scales in
+            let scales = scales.baseAddress!
+            for row in 0..<rows {
+                let x = input + row * inputs
+                let y = output + row * outputs
+                exactOutputs(alwaysExact, x, into: y)
+                for j in excluded where !alwaysExact.contains(j) { y[j] = -.infinity }
+                var norm: Float = 0
+                for k in 0..<inputs { norm += abs(x[k]) }
+                // An output is within `s · halfSpread` of its approximation: half a step per weight times Σ|x|,
+                // widened for the rounding of both sums (a few units in the last place of a few hundred terms).
+                let halfSpread = norm * 0.5005
+                for part in [0..<alwaysExact.lowerBound, alwaysExact.upperBound..<outputs] {
+                    let lowest = Self.scale(y, by: scales, part, lessSteps: halfSpread)
+                    guard lowest > -.infinity else { continue }
+                    let threshold = lowest - margin - 1e-4 * (abs(lowest) + 1)
+                    Self.forEach(y, by: scales, part, plusSteps: halfSpread, reaching: threshold) { j in
+                        exactOutputs(j..<j + 1, x, into: y)
+                        recomputed += 1
+                    }
+                }
+            }
+        }
+        return recomputed
+    }
+
+    /// Multiplies `y[j]` by `scales[j]` for `j` in `range` and returns the largest `y[j] − scales[j] · steps` (`-∞`
+    /// for an empty range).
+    private static func scale(
+        _ y: UnsafeMutablePointer<Float>, by scales: UnsafePointer<Float>, _ range: Range<Int>, lessSteps steps: Float
+    ) -> Float {
+        var best = Lanes(repeating: -.infinity)
+        var j = range.lowerBound
+        while j + laneCount <= range.upperBound {
+            let s = scales.lanes(at: j)
+            let value = y.lanes(at: j) * s
+            y.store(value, at: j)
+            best = pointwiseMax(best, value - s * steps)
+            j += laneCount
+        }
+        var lowest = best.max()
+        while j < range.upperBound {
+            y[j] *= scales[j]
+            lowest = max(lowest, y[j] - scales[j] * steps)
+            j += 1
+        }
+        return lowest
+    }
+
+    /// Calls `body` with each `j` in `range` whose `y[j] + scales[j] · steps` reaches `threshold`.
+    private static func forEach(
+        _ y: UnsafePointer<Float>, by scales: UnsafePointer<Float>, _ range: Range<Int>, plusSteps steps: Float,
+        reaching threshold: Float, _ body: (Int) -> Void
+    ) {
+        let limit = Lanes(repeating: threshold)
+        var j = range.lowerBound
+        while j + laneCount <= range.upperBound {
+            if any(y.lanes(at: j) + scales.lanes(at: j) * steps .>= limit) {
+                for lane in j..<j + laneCount where y[lane] + scales[lane] * steps >= threshold { body(lane) }
+            }
+            j += laneCount
+        }
+        for lane in j..<range.upperBound where y[lane] + scales[lane] * steps >= threshold { body(lane) }
+    }
+
+    /// Exact outputs `range` of one input row, with the full product's kernel.
+    private func exactOutputs(_ range: Range<Int>, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        guard !range.isEmpty else { return }
+        switch exact.weight {
+        case .half(let values):
+            values.withUnsafeBufferPointer {
+                MatrixVector.kernel($0.baseAddress!, outputs: range, inputs: exact.inputs, input: x, rows: 1, output: y, outputStride: exact.outputs)
+            }
+        case .single(let values):
+            values.withUnsafeBufferPointer {
+                MatrixVector.kernel($0.baseAddress!, outputs: range, inputs: exact.inputs, input: x, rows: 1, output: y, outputStride: exact.outputs)
+            }
+        case .int8:
+            preconditionFailure("a screened layer is not in 8 bits")
+        }
+    }
+}
