@@ -63,17 +63,19 @@ import WhisperTensor
         #expect(viaForward.forward([[text[0]], [text[1]], [text[2]], [text[3]], [text[4]]], logitsAt: [0]).map { $0[0] } == lone)
     }
 
-    /// Transcriptions running at once on their own threads (greedy, beam search, sampling) produce the transcripts
+    /// Transcriptions running at once on their own threads (greedy, beam search, sampling; greedy with the model's
+    /// suppressed tokens and with none, whose screened logits differ) produce the transcripts and log-probabilities
     /// they produce alone, and their decoder steps did share passes.
     @Test func concurrentTranscriptionsMatchAlone() throws {
-        let jobs: [(name: String, beamSize: Int, temperature: Float)] = [
-            ("hello-world", 1, 0), ("directions", 5, 0), ("weather", 1, 0), ("recipe", 1, 0.6), ("moon-landing", 1, 0),
-            ("lighthouse", 5, 0),
+        let jobs: [(name: String, beamSize: Int, temperature: Float, suppressed: [Int]?)] = [
+            ("hello-world", 1, 0, nil), ("directions", 5, 0, nil), ("weather", 1, 0, nil), ("recipe", 1, 0.6, nil),
+            ("moon-landing", 1, 0, nil), ("lighthouse", 5, 0, nil), ("directions", 1, 0, []),
         ]
         let inputs = try jobs.map { job in
             var options = TranscriptionOptions()
             options.beamSize = job.beamSize
             options.temperatures = [job.temperature]
+            options.suppressTokens = job.suppressed
             options.wordTimestamps = job.name == "weather"
             return (samples: try TestResources.samples("speech/\(job.name).wav"), options: options)
         }

@@ -181,39 +181,42 @@ struct DecoderSession {
             }
         }
         let normalised = weights.decoderNorm(selected)
-        // Sessions that take the most likely token have their steps' logits screened (``ScreenedProduct``); the
-        // others', and every prompt's, are computed in full.
-        var screenedRows: [Int] = []
-        var screening: LogitScreening?
+        // Sessions that take the most likely token have their steps' logits screened (``ScreenedProduct``), rows of
+        // sessions with the same rules together; the others', and every prompt's, are computed in full.
+        var screenedGroups: [(screening: LogitScreening, rows: [Int])] = []
         var row = 0
         for pass in passes {
-            let passRows = pass.tokens.count * pass.positions.count
-            if let own = pass.session.pointee.logitScreening, weights.logitScreen != nil, pass.count == 1 {
-                screenedRows += row..<row + passRows
-                screening = own
+            let passRows = Array(row..<row + pass.tokens.count * pass.positions.count)
+            row += passRows.count
+            guard let screening = pass.session.pointee.logitScreening, weights.logitScreen != nil, pass.count == 1 else { continue }
+            if let group = screenedGroups.firstIndex(where: { $0.screening == screening }) {
+                screenedGroups[group].rows += passRows
+            } else {
+                screenedGroups.append((screening, passRows))
             }
-            row += passRows
         }
         var logits = Tensor(uninitializedRows: selectedRows, columns: hyper.vocabularySize)
+        let screenedRows = Set(screenedGroups.flatMap(\.rows))
         let fullRows = (0..<selectedRows).filter { !screenedRows.contains($0) }
         if !fullRows.isEmpty {
-            let full = linear(weights.tokenEmbedding, normalised.gathering(rows: fullRows))
-            logits.scatter(full, toRows: fullRows)
+            logits.scatter(linear(weights.tokenEmbedding, normalised.gathering(rows: fullRows)), toRows: fullRows)
         }
-        if let screen = weights.logitScreen, let screening, !screenedRows.isEmpty {
-            let input = normalised.gathering(rows: screenedRows)
-            var screened = Tensor(uninitializedRows: screenedRows.count, columns: hyper.vocabularySize)
-            input.storage.withUnsafeBufferPointer { x in
-                screened.storage.withUnsafeMutableBufferPointer { y in
-                    for first in stride(from: 0, to: screenedRows.count, by: MatrixVector.maximumRows) {
-                        let count = min(MatrixVector.maximumRows, screenedRows.count - first)
-                        screen.apply(
-                            x.baseAddress! + first * width, rows: count, into: y.baseAddress! + first * hyper.vocabularySize,
-                            alwaysExact: screening.alwaysExact, excluded: screening.suppressed)
+        if let screen = weights.logitScreen {
+            for (screening, rows) in screenedGroups {
+                let input = normalised.gathering(rows: rows)
+                var screened = Tensor(uninitializedRows: rows.count, columns: hyper.vocabularySize)
+                input.storage.withUnsafeBufferPointer { x in
+                    screened.storage.withUnsafeMutableBufferPointer { y in
+                        for first in stride(from: 0, to: rows.count, by: MatrixVector.maximumRows) {
+                            screen.apply(
+                                x.baseAddress! + first * width, rows: min(MatrixVector.maximumRows, rows.count - first),
+                                into: y.baseAddress! + first * hyper.vocabularySize, alwaysExact: screening.alwaysExact,
+                                excluded: screening.suppressed)
+                        }
                     }
                 }
+                logits.scatter(screened, toRows: rows)
             }
-            logits.scatter(screened, toRows: screenedRows)
         }
         let vocabulary = hyper.vocabularySize
         next = 0
@@ -319,13 +322,13 @@ struct DecoderSession {
 /// How a session's step logits are screened: which outputs are always exact (the special and timestamp tokens, whose
 /// probabilities the decoding rules read) and which are always suppressed (never chosen, so they take no part in
 /// finding the most likely token).
-struct LogitScreening {
+struct LogitScreening: Equatable {
     let alwaysExact: Range<Int>
     let suppressed: [Int]
 }
 
 extension Tensor {
-    /// The given rows, in order.
+    /// The given rows, in order (`indices` ascending).
     func gathering(rows indices: [Int]) -> Tensor {
         if indices.count == rows { return self }
         var result = Tensor(uninitializedRows: indices.count, columns: columns)
@@ -335,7 +338,7 @@ extension Tensor {
         return result
     }
 
-    /// Writes the rows of `source` to rows `indices` of this tensor.
+    /// Writes the rows of `source` to rows `indices` (ascending) of this tensor.
     mutating func scatter(_ source: Tensor, toRows indices: [Int]) {
         if indices.count == rows {
             storage = source.storage
