@@ -91,9 +91,11 @@ struct ModelWeights: Sendable {
         }
     }
 
-    /// Bytes the weights occupy in memory (matrices exactly representable in half precision are stored so).
+    /// Bytes the weights occupy in memory (matrices exactly representable in half precision are stored so), the 8-bit
+    /// copy of the embedding for screened logits included.
     var memoryBytes: Int {
         linearLayers.reduce(0) { $0 + $1.memoryBytes } + otherParameterCount * MemoryLayout<Float>.size
+            + (logitScreen?.screenBytes ?? 0)
     }
 }
 
