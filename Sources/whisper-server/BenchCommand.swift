@@ -70,8 +70,8 @@ struct BenchCommand: ParsableCommand {
         let sgemmGflopsMedian: Double
 
         /// The encoder's best throughput as a share of `sgemm`'s best, and likewise for the medians.
-        var shareOfBest: Double { encoderGflopsBest / sgemmGflopsBest }
-        var shareOfMedian: Double { encoderGflopsMedian / sgemmGflopsMedian }
+        let shareOfBest: Double
+        let shareOfMedian: Double
 
         enum CodingKeys: String, CodingKey {
             case rounds
@@ -83,19 +83,6 @@ struct BenchCommand: ParsableCommand {
             case sgemmGflopsMedian = "sgemm_gflops_median"
             case shareOfBest = "share_of_best"
             case shareOfMedian = "share_of_median"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(rounds, forKey: .rounds)
-            try container.encode(encoderMsBest, forKey: .encoderMsBest)
-            try container.encode(encoderMsMedian, forKey: .encoderMsMedian)
-            try container.encode(encoderGflopsBest, forKey: .encoderGflopsBest)
-            try container.encode(encoderGflopsMedian, forKey: .encoderGflopsMedian)
-            try container.encode(sgemmGflopsBest, forKey: .sgemmGflopsBest)
-            try container.encode(sgemmGflopsMedian, forKey: .sgemmGflopsMedian)
-            try container.encode(shareOfBest, forKey: .shareOfBest)
-            try container.encode(shareOfMedian, forKey: .shareOfMedian)
         }
     }
 
@@ -227,7 +214,9 @@ struct BenchCommand: ParsableCommand {
         return EncoderComparison(
             rounds: rounds, encoderMsBest: encoderSeconds[0] * 1000, encoderMsMedian: medianSeconds * 1000,
             encoderGflopsBest: operations / encoderSeconds[0] / 1e9, encoderGflopsMedian: operations / medianSeconds / 1e9,
-            sgemmGflopsBest: sgemm.last!, sgemmGflopsMedian: Self.median(sgemm))
+            sgemmGflopsBest: sgemm.last!, sgemmGflopsMedian: Self.median(sgemm),
+            shareOfBest: operations / encoderSeconds[0] / 1e9 / sgemm.last!,
+            shareOfMedian: operations / medianSeconds / 1e9 / Self.median(sgemm))
     }
 
     /// The middle value of sorted `values` (the mean of the middle two for an even count).
