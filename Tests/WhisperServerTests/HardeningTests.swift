@@ -228,6 +228,34 @@ extension LiveServerTests {
             }
         }
 
+        /// The server stops while connections queued behind the limit are being accepted: it exits cleanly (the test
+        /// process crashed in swift-nio's unfinished-writer check before ``OutboundWriterKeeper``), and every queued
+        /// client gets an answer or a closed connection, none is left hanging.
+        @Test func stoppingWhileQueuedConnectionsAreAcceptedExitsCleanly() async throws {
+            var configuration = ServerTest.configuration(modelsDirectory: modelsDirectory)
+            configuration.http.maxConnections = 2
+            for round in 0..<8 {
+                let queued = try await Self.withServer(configuration) { port in
+                    var idle = [try RawConnection(port: port), try RawConnection(port: port)]
+                    try await Task.sleep(for: .milliseconds(100))
+                    let queued = try (0..<24).map { _ in
+                        let connection = try RawConnection(port: port)
+                        connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                        return connection
+                    }
+                    // Free the slots: the queued connections are accepted in a burst while the server stops.
+                    idle.removeAll()
+                    try await Task.sleep(for: .milliseconds(round % 4))
+                    return queued
+                }
+                for connection in queued {
+                    let (bytes, closed) = await connection.readUntilClosed(timeout: .seconds(5))
+                    #expect(closed, "round \(round): a queued connection was left open")
+                    if !bytes.isEmpty { #expect(RawResponse(bytes)?.status == 200) }
+                }
+            }
+        }
+
         /// 200 idle connections (half with half a request) leave the default limit room: new requests are served at once.
         @Test func twoHundredIdleConnectionsDoNotBlockNewRequests() async throws {
             let configuration = ServerTest.configuration(modelsDirectory: modelsDirectory)
@@ -249,12 +277,15 @@ extension LiveServerTests {
 
         /// Runs the application on a free loopback port, as `whisper-server serve` does (HummingbirdTesting's live
         /// mode rebuilds the server configuration and drops the connection limit).
-        static func withServer(_ configuration: ServerConfiguration, _ body: @Sendable (Int) async throws -> Void) async throws {
+        @discardableResult
+        static func withServer<Result: Sendable>(
+            _ configuration: ServerConfiguration, _ body: @Sendable (Int) async throws -> Result
+        ) async throws -> Result {
             var configuration = configuration
             configuration.http.port = try RawConnection.freePort()
             let app = try ServerTest.app(configuration)
             let port = configuration.http.port
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.runService(gracefulShutdownSignals: []) }
                 var started = false
                 for _ in 0..<100 where !started {
@@ -263,12 +294,13 @@ extension LiveServerTests {
                 }
                 try #require(started, "the server did not start on port \(port)")
                 do {
-                    try await body(port)
+                    let result = try await body(port)
+                    group.cancelAll()
+                    return result
                 } catch {
                     group.cancelAll()
                     throw error
                 }
-                group.cancelAll()
             }
         }
 

@@ -11,10 +11,11 @@ import NIOHTTP1
 /// - Bodies: a ``BodyDeadlineHandler`` right after the HTTP/1 decoder enforces ``ServerConfiguration/HTTP/bodyTimeout``.
 /// - Requests that are not valid HTTP/1.1: a ``ParserErrorResponder`` makes sure each gets exactly one 400 in OpenAI's
 ///   error shape.
+/// - Connections accepted while the server stops, never handled: a ``DroppedConnectionCloser`` closes them cleanly.
 ///
 /// Both act on the connection before any handler runs inference, so a slow client never holds an inference worker.
 struct TimedHTTP1Channel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
+    typealias Value = AcceptedConnection
 
     let base: HTTP1Channel
     let settings: ServerConfiguration.HTTP
@@ -46,12 +47,13 @@ struct TimedHTTP1Channel: ServerChildChannel {
                 ],
                 position: .after(decoder)
             )
-            return value
+            // `outbound` is deprecated for writing outside `executeThenClose`; the closer only finishes it.
+            return AcceptedConnection(asyncChannel: value, closer: DroppedConnectionCloser(writer: value.outbound, channel: channel))
         }
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        await base.handle(value: value.asyncChannel, logger: logger)
     }
 
     private static func timeAmount(seconds: Double) -> TimeAmount {
