@@ -182,7 +182,7 @@ public struct Linear: Sendable {
     /// ``MatrixVector`` or `sgemm`: bfloat16 where asked for (and accelerated), `Float` for many rows without GELU
     /// where oneDNN is the GEMM library.
     private func oneDNNPrecision(_ precision: ProductPrecision, rows: Int, epilogue: ProductEpilogue) -> ProductPrecision? {
-        if precision == .bfloat16 && rows > MatrixVector.maximumRows { return .bfloat16 }
+        if precision.available == .bfloat16 && rows > MatrixVector.maximumRows { return .bfloat16 }
         return Matrix.backend == .oneDNN && rows >= Self.fusedRows && epilogue != .gelu ? .float32 : nil
     }
 
