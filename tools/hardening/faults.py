@@ -73,6 +73,7 @@ def deleted_model(args, results, workdir):
         from_memory = transcribe(port, "doomed")
         results.record("model file deleted while loaded: served from memory", first.status == 200 and from_memory.body == first.body,
                        f"before -> {first.status}, after deletion -> {from_memory.status} {from_memory.body[:60]!r}")
+        time.sleep(1.1)  # the server lists its models directory at most once a second
         listing = request("127.0.0.1", port, "GET", "/v1/models")
         ids = [m.get("id") for m in (listing.json() or {}).get("data", [])]
         gone = transcribe(port, "doomed")
@@ -87,12 +88,18 @@ def deleted_model(args, results, workdir):
         stop(process)
 
 
+def read_text(path):
+    with open(path, errors="replace") as log:
+        return log.read()
+
+
 def sigterm(args, results, workdir, during_load):
     """SIGTERM while a request is in flight; with `during_load` the server starts without its model (Whisper base, the
     larger one) so the request is still waiting for the load when the signal arrives."""
     extra = ["--default-model", "base"] if during_load else ["--preload"]
     # A long grace period: the check is that in-flight work completes, not how fast a loaded machine runs it.
-    process, port = start_server(args.binary, os.path.join(ROOT, "models"), os.path.join(workdir, "sigterm.log"), *extra,
+    log_path = os.path.join(workdir, "sigterm-during-load.log" if during_load else "sigterm.log")
+    process, port = start_server(args.binary, os.path.join(ROOT, "models"), log_path, *extra,
                                  "--shutdown-grace-seconds", "120", ready=not during_load)
     fixture_name = "short-0.8s.wav" if during_load else "meeting-time.wav"
     outcome = {}
@@ -106,9 +113,15 @@ def sigterm(args, results, workdir, during_load):
 
     thread = threading.Thread(target=inflight)
     thread.start()
-    time.sleep(0.3)
-    ready = request("127.0.0.1", port, "GET", "/ready", timeout=5).json() or {}
-    loading = ready.get("default_model_loaded") is False
+    if during_load:
+        # The model loads in a fraction of a second: signal as soon as the server logs that the load has started.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and '"loading model"' not in read_text(log_path):
+            time.sleep(0.002)
+    else:
+        time.sleep(0.3)
+    log_text = read_text(log_path)
+    loading = '"loading model"' in log_text and '"loaded model"' not in log_text
     sent = time.monotonic()
     process.send_signal(signal.SIGTERM)
     code = stop(process, timeout=150)
