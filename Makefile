@@ -21,12 +21,17 @@ serve: deps model build
 
 test: deps model model-base model-formats
 	swift build $(SWIFT_FLAGS) --build-tests
-	@status=0; \
-	WHISPER_SERVER_BIN=.build/release/whisper-server Tests/SDK/run.sh || status=1; \
-	log=$$(mktemp); tools/hardening/run.sh .build/release/whisper-server >$$log 2>&1 || status=1; \
-	if grep -q '^category ' $$log; then sed -n '/^category /,$$p' $$log; else tail -n 40 $$log; fi; rm -f $$log; \
-	swift test $(SWIFT_FLAGS) --skip-build --no-parallel || status=1; \
-	exit $$status
+	@failed=""; \
+	log=$$(mktemp); WHISPER_SERVER_BIN=.build/release/whisper-server Tests/SDK/run.sh >$$log 2>&1 || failed="$$failed SDK-check"; \
+	cat $$log; sdk=$$(grep -E '^=+ .*(passed|failed|error).* =+$$' $$log | tail -n 1); \
+	tools/hardening/run.sh .build/release/whisper-server >$$log 2>&1 || failed="$$failed hardening"; \
+	if grep -q '^category ' $$log; then sed -n '/^category /,$$p' $$log; else tail -n 40 $$log; fi; \
+	hardening=$$(sed -n '/^failed checks:/,$$p' $$log); rm -f $$log; \
+	swift test $(SWIFT_FLAGS) --skip-build --no-parallel || failed="$$failed swift-test"; \
+	if [ -n "$$hardening" ]; then echo "hardening $$hardening"; fi; \
+	echo "SDK check: $${sdk:-no pytest summary}"; \
+	echo "make test: failed steps:$${failed:- none}"; \
+	[ -z "$$failed" ]
 
 ## Debian packages, installed only when one is missing.
 deps:
