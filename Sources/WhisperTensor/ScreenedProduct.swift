@@ -3,8 +3,8 @@
 /// of half precision), then those that could be the largest are recomputed from the layer's own weights.
 ///
 /// An 8-bit weight is off by at most half its row's scale `s`, so an approximate output is within `s/2 · Σ|x|` of the
-/// exact one. Every output whose upper bound reaches the largest lower bound (less `margin`) is recomputed with the
-/// same kernel as the full product: the largest output is exact, bit for bit, and so is any within `margin` of it.
+/// exact one. Every output whose upper bound reaches the largest lower bound is recomputed with the same kernel as the
+/// full product: the largest output is exact, bit for bit.
 /// The others keep their approximation (within their bound of the exact value).
 public struct ScreenedProduct: Sendable {
     /// The layer, whose weights give the exact outputs.
@@ -26,14 +26,13 @@ public struct ScreenedProduct: Sendable {
     public var screenBytes: Int { screenValues.count + scales.count * MemoryLayout<Float>.size }
 
     /// Writes `rows` output rows (stride `exact.outputs`) for `rows` input rows (stride `exact.inputs`, at most
-    /// ``MatrixVector/maximumRows``): outputs in `alwaysExact`, and outside it those within `margin` of each row's
-    /// largest, are exact; the others screened. Outputs in `excluded` (which the caller discards) are `-∞` and take no
-    /// part in finding the largest.
+    /// ``MatrixVector/maximumRows``): outputs in `alwaysExact`, and outside it each row's largest, are exact; the others
+    /// screened. Outputs in `excluded` (which the caller discards) are `-∞` and take no part in finding the largest.
     /// - Returns: how many outputs were recomputed outside `alwaysExact`, over all rows.
     @discardableResult
     public func apply(
         _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, alwaysExact: Range<Int>,
-        excluded: [Int] = [], margin: Float = 0
+        excluded: [Int] = []
     ) -> Int {
         let (inputs, outputs) = (exact.inputs, exact.outputs)
         screenValues.withUnsafeBufferPointer {
@@ -55,7 +54,7 @@ public struct ScreenedProduct: Sendable {
                 for part in [0..<alwaysExact.lowerBound, alwaysExact.upperBound..<outputs] {
                     let lowest = Self.scale(y, by: scales, part, lessSteps: halfSpread)
                     guard lowest > -.infinity else { continue }
-                    let threshold = lowest - margin - 1e-4 * (abs(lowest) + 1)
+                    let threshold = lowest - 1e-4 * (abs(lowest) + 1)
                     Self.forEach(y, by: scales, part, plusSteps: halfSpread, reaching: threshold) { j in
                         exactOutputs(j..<j + 1, x, into: y)
                         recomputed += 1
