@@ -211,12 +211,13 @@ struct BenchCommand: ParsableCommand {
         encoderSeconds.sort()
         sgemm.sort()
         let medianSeconds = Self.median(encoderSeconds)
+        let (encoderBest, encoderMedian) = (operations / encoderSeconds[0] / 1e9, operations / medianSeconds / 1e9)
+        let (sgemmBest, sgemmMedian) = (sgemm.last!, Self.median(sgemm))
         return EncoderComparison(
             rounds: rounds, encoderMsBest: encoderSeconds[0] * 1000, encoderMsMedian: medianSeconds * 1000,
-            encoderGflopsBest: operations / encoderSeconds[0] / 1e9, encoderGflopsMedian: operations / medianSeconds / 1e9,
-            sgemmGflopsBest: sgemm.last!, sgemmGflopsMedian: Self.median(sgemm),
-            shareOfBest: operations / encoderSeconds[0] / 1e9 / sgemm.last!,
-            shareOfMedian: operations / medianSeconds / 1e9 / Self.median(sgemm))
+            encoderGflopsBest: encoderBest, encoderGflopsMedian: encoderMedian,
+            sgemmGflopsBest: sgemmBest, sgemmGflopsMedian: sgemmMedian,
+            shareOfBest: encoderBest / sgemmBest, shareOfMedian: encoderMedian / sgemmMedian)
     }
 
     /// The middle value of sorted `values` (the mean of the middle two for an even count).

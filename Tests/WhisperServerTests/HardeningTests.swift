@@ -229,7 +229,7 @@ extension LiveServerTests {
         }
 
         /// The server stops while connections queued behind the limit are being accepted: it exits cleanly (the test
-        /// process crashed in swift-nio's unfinished-writer check before ``OutboundWriterKeeper``), and every queued
+        /// process crashed in swift-nio's unfinished-writer check before ``DroppedConnectionCloser``), and every queued
         /// client gets an answer or a closed connection, none is left hanging.
         @Test func stoppingWhileQueuedConnectionsAreAcceptedExitsCleanly() async throws {
             var configuration = ServerTest.configuration(modelsDirectory: modelsDirectory)
