@@ -70,29 +70,24 @@ public enum Attention {
             return
         }
         if queries > MatrixVector.maximumRows && onWeights == nil && Matrix.allowsConcurrentProducts {
-            // The encoder: each thread takes the next head not yet taken and computes its products alone, so the
-            // softmax runs in parallel too, the thin (64-wide) products need no fork and join, and a thread whose core
-            // another process shares takes fewer heads instead of holding the others up.
-            let groups = min(Matrix.threadCount, heads)
-            let taken = HeadCounter()
-            nonisolated(unsafe) let (out, query, keys, values, scores) = (output, query, keys, values, scores)
-            @Sendable func attend(group: Int) {
-                let scratch = group == 0 ? scores : .allocate(capacity: min(queries, queryBlock) * keyCount)
-                defer { if group != 0 { scratch.deallocate() } }
-                while case let head = taken.next.wrappingAdd(1, ordering: .relaxed).oldValue, head < heads {
-                    // A block of queries at a time, so its scores stay in the core's cache between the products
-                    // and the softmax (all 1500 × 1500 of an encoder head are 9 MB).
-                    for first in stride(from: 0, to: queries, by: queryBlock) {
-                        let rows = min(queryBlock, queries - first)
-                        manyQueries(
-                            query: query.rows(first, count: rows), keys: keys, values: values, head: head,
-                            headWidth: headWidth, scale: scale, causalOffset: causalOffset.map { $0 + first },
-                            output: out + first * outputStride + head * headWidth, outputStride: outputStride,
-                            scores: scratch, threads: 1, keepsWeights: false)
-                    }
+            // The encoder: each (head, block of query rows) is one item, computed alone by the thread that takes it,
+            // so the softmax runs in parallel too, the thin (64-wide) products need no fork and join, and a thread
+            // whose core another process shares takes fewer items instead of holding the others up. A block's scores
+            // stay in the core's cache between the products and the softmax (all 1500 × 1500 of a head are 9 MB).
+            let blocks = (queries + queryBlock - 1) / queryBlock
+            let scratch = ScratchPool(first: scores, capacity: min(queries, queryBlock) * keyCount)
+            nonisolated(unsafe) let (out, query, keys, values) = (output, query, keys, values)
+            Matrix.parallelForEach(heads * blocks) { item in
+                let (head, first) = (item / blocks, item % blocks * queryBlock)
+                let rows = min(queryBlock, queries - first)
+                scratch.withBuffer { scores in
+                    manyQueries(
+                        query: query.rows(first, count: rows), keys: keys, values: values, head: head,
+                        headWidth: headWidth, scale: scale, causalOffset: causalOffset.map { $0 + first },
+                        output: out + first * outputStride + head * headWidth, outputStride: outputStride,
+                        scores: scores, threads: 1, keepsWeights: false)
                 }
             }
-            if groups == 1 { attend(group: 0) } else { DispatchQueue.concurrentPerform(iterations: groups, execute: attend) }
             return
         }
         for head in 0..<heads {
@@ -175,8 +170,8 @@ public enum Attention {
         }
     }
 
-    /// Query rows whose scores and weights are computed together when the encoder's heads run one per thread
-    /// (768 KB of scores for 1,500 keys, in the core's L2).
+    /// Query rows whose scores and weights are computed together, one item of the encoder's attention (768 KB of scores
+    /// for 1,500 keys, in the core's L2).
     static let queryBlock = 128
 
     /// Score elements (heads × queries × keys) from which a few-query product is split between threads: with
@@ -244,7 +239,32 @@ public enum Attention {
     }
 }
 
-/// The next head a thread of the encoder's attention takes.
-private final class HeadCounter: Sendable {
-    let next = Atomic<Int>(0)
+/// Scratch buffers of one size for the items of a parallel loop, one per item running at a time: the first is the
+/// caller's, the others are allocated as threads need them and freed with the pool.
+private final class ScratchPool: Sendable {
+    private let capacity: Int
+    /// Addresses of the buffers not in use.
+    private let free: Mutex<[UInt]>
+    /// Addresses of the buffers the pool allocated.
+    private let allocated = Mutex<[UInt]>([])
+
+    init(first: UnsafeMutablePointer<Float>, capacity: Int) {
+        self.capacity = capacity
+        free = Mutex([UInt(bitPattern: first)])
+    }
+
+    deinit {
+        for address in allocated.withLock({ $0 }) { UnsafeMutablePointer<Float>(bitPattern: address)?.deallocate() }
+    }
+
+    /// Calls `body` with a buffer of `capacity` floats that no other item uses meanwhile.
+    func withBuffer(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        let address = free.withLock { $0.popLast() } ?? {
+            let address = UInt(bitPattern: UnsafeMutablePointer<Float>.allocate(capacity: capacity))
+            allocated.withLock { $0.append(address) }
+            return address
+        }()
+        body(UnsafeMutablePointer(bitPattern: address)!)
+        free.withLock { $0.append(address) }
+    }
 }

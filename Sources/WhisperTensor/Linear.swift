@@ -119,6 +119,8 @@ public struct Linear: Sendable {
                     for row in 0..<rows { VectorMath.multiply(output + row * outputs, by: s.baseAddress!, count: outputs) }
                 }
             }
+        } else if Matrix.backend == .oneDNN {
+            return applySgemmInRowBlocks(input, rows: rows, into: output, thenGELU: false)
         } else {
             weight.withSinglePrecision(rows: outputs, width: inputs) { w in
                 Matrix.multiply(input, w, into: output, m: rows, n: outputs, k: inputs, transposeB: true)
@@ -143,13 +145,20 @@ public struct Linear: Sendable {
             output.storage.withUnsafeMutableBufferPointer { y in
                 if let product = oneDNNPrecision(precision, rows: input.rows, epilogue: epilogue) {
                     applyOneDNN(x.baseAddress!, rows: input.rows, into: y.baseAddress!, epilogue: epilogue, precision: product)
+                } else if input.rows > MatrixVector.maximumRows && Matrix.backend == .oneDNN {
+                    applySgemmInRowBlocks(x.baseAddress!, rows: input.rows, into: y.baseAddress!, thenGELU: thenGELU)
                 } else {
                     apply(x.baseAddress!, rows: input.rows, into: y.baseAddress!)
                 }
             }
         }
-        if thenGELU && oneDNNPrecision(precision, rows: input.rows, epilogue: epilogue) == nil { output.applyGELU() }
+        if thenGELU && !fusesGELU(precision, rows: input.rows) { output.applyGELU() }
         return output
+    }
+
+    /// Whether a product of `rows` rows with GELU applies it as it goes (oneDNN's epilogue, or row blocks).
+    private func fusesGELU(_ precision: ProductPrecision, rows: Int) -> Bool {
+        oneDNNPrecision(precision, rows: rows, epilogue: .gelu) != nil || (rows > MatrixVector.maximumRows && Matrix.backend == .oneDNN)
     }
 
     /// Adds the layer applied to `input` to `output` (a residual connection), in `precision` as
@@ -175,7 +184,8 @@ public struct Linear: Sendable {
     /// Rows from which a `Float` product without GELU runs on oneDNN's matmul with its bias (and residual sum) fused,
     /// rather than on `sgemm` followed by passes for them: the encoder's 1,500 rows and the decoder's projections of the
     /// audio. The fused residual sum saves about 15% of the feed-forward output product; oneDNN 2.6's GELU post-op is
-    /// slower than `sgemm` and this module's AVX-512 GELU pass, so GELU products stay there.
+    /// slower than `sgemm` and this module's AVX-512 GELU pass, so GELU products stay there (row block by row block,
+    /// see ``applySgemmInRowBlocks(_:rows:into:thenGELU:)``).
     static let fusedRows = 1000
 
     /// The precision of the oneDNN product (``LayerProduct``) a product of `rows` rows runs on, `nil` for
@@ -186,24 +196,57 @@ public struct Linear: Sendable {
         return Matrix.backend == .oneDNN && rows >= Self.fusedRows && epilogue != .gelu ? .float32 : nil
     }
 
+    /// Runs the oneDNN product in row blocks (``Matrix/forEachRowBlock(_:_:)``), with one prepared product per block
+    /// height (two for the encoder: 96 rows and the last 60).
     private func applyOneDNN(
         _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, epilogue: ProductEpilogue,
         precision: ProductPrecision
     ) {
-        let key = LayerProductKey(rows: rows, epilogue: epilogue, precision: precision)
-        let product = oneDNNProducts.value(for: key) {
-            // A bfloat16 product packs its own copy of the weights; a `Float` one reads the layer's at each call.
-            guard precision == .bfloat16 else {
-                return LayerProduct(
-                    weight: nil, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
-            }
-            return weight.withSinglePrecision(rows: outputs, width: inputs) {
-                LayerProduct(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
+        let (products, bias, weight, inputs, outputs) = (oneDNNProducts, bias, weight, inputs, outputs)
+        /// The product of a block of `rows` rows, prepared on first use.
+        @Sendable func product(rows: Int) -> LayerProduct {
+            products.value(for: LayerProductKey(rows: rows, epilogue: epilogue, precision: precision)) {
+                // A bfloat16 product packs its own copy of the weights; a `Float` one reads the layer's at each call.
+                guard precision == .bfloat16 else {
+                    return LayerProduct(
+                        weight: nil, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
+                }
+                return weight.withSinglePrecision(rows: outputs, width: inputs) {
+                    LayerProduct(weight: $0, bias: bias, rows: rows, inputs: inputs, outputs: outputs, epilogue: epilogue, precision: precision)
+                }
             }
         }
-        if precision == .bfloat16 { return product.apply(input, weight: nil, into: output, threads: Matrix.threadCount) }
+        nonisolated(unsafe) let (input, output) = (input, output)
+        func runInRowBlocks(weight: UnsafePointer<Float>?) {
+            nonisolated(unsafe) let weight = weight
+            Matrix.forEachRowBlock(rows) { block in
+                product(rows: block.count).apply(
+                    input + block.lowerBound * inputs, weight: weight, into: output + block.lowerBound * outputs, threads: 1)
+            }
+        }
+        if precision == .bfloat16 { return runInRowBlocks(weight: nil) }
+        weight.withSinglePrecision(rows: outputs, width: inputs) { runInRowBlocks(weight: $0) }
+    }
+
+    /// `sgemm` (oneDNN) in row blocks (``Matrix/forEachRowBlock(_:_:)``), each block's bias and GELU applied while the
+    /// block is in the core's cache.
+    private func applySgemmInRowBlocks(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, thenGELU: Bool) {
+        let (inputs, outputs, bias) = (inputs, outputs, bias)
+        nonisolated(unsafe) let (input, output) = (input, output)
         weight.withSinglePrecision(rows: outputs, width: inputs) { w in
-            product.apply(input, weight: w, into: output, threads: Matrix.threadCount)
+            nonisolated(unsafe) let w = w
+            Matrix.forEachRowBlock(rows) { block in
+                let (x, y) = (input + block.lowerBound * inputs, output + block.lowerBound * outputs)
+                Matrix.gemm(
+                    x, w, y, m: block.count, n: outputs, k: inputs, transposeB: true, lda: inputs, ldb: inputs, ldc: outputs,
+                    alpha: 1, beta: 0, threads: 1)
+                if !bias.isEmpty {
+                    bias.withUnsafeBufferPointer { b in
+                        for row in 0..<block.count { Activations.add(b.baseAddress!, into: y + row * outputs, count: outputs) }
+                    }
+                }
+                if thenGELU { Activations.gelu(UnsafeMutableBufferPointer(start: y, count: block.count * outputs)) }
+            }
         }
     }
 }

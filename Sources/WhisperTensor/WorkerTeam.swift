@@ -9,7 +9,8 @@ import Synchronization
 /// between the cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which
 /// costs 10–20 µs here, as much as the smaller products themselves. The team's workers spin for up to
 /// ``spinTime`` after a loop before they sleep, so a step wakes them about once (not while another process keeps
-/// the cores busy, see ``serve()``).
+/// the cores busy, see ``serve()``). The encoder's products and attention run on the team too, as blocks of rows and
+/// (head, query block) items (``Matrix/forEachRowBlock(_:_:)``).
 ///
 /// One loop runs on the team at a time. A loop started from inside one (e.g. a session's attention heads inside the
 /// loop over the sessions of a batched step) runs on its thread alone, as the outer loop already has every core; a
@@ -70,15 +71,24 @@ public final class WorkerTeam: Sendable {
         }
     }
 
+    /// Where a loop runs when another caller has the team.
+    public enum Overflow: Sendable {
+        /// On `DispatchQueue.concurrentPerform`: short loops (a decoder step's) that a second thread pays for.
+        case dispatch
+        /// On the calling thread alone: long loops (the encoder's), which would otherwise take a thread from every
+        /// pool in reach, Swift's cooperative threads included, for as long as they run.
+        case callingThread
+    }
+
     /// Calls `body` for each of `0..<iterations`, spread over the caller's thread and the team's workers, and returns
     /// when every call has returned.
-    public func forEach(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
+    public func forEach(_ iterations: Int, whenBusy overflow: Overflow = .dispatch, _ body: @Sendable (Int) -> Void) {
         guard iterations > 1, workers > 0 else {
             for index in 0..<iterations { body(index) }
             return
         }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            if isTeamThread(pthread_self()) {
+            if overflow == .callingThread || isTeamThread(pthread_self()) {
                 for index in 0..<iterations { body(index) }
             } else {
                 DispatchQueue.concurrentPerform(iterations: iterations, execute: body)

@@ -35,6 +35,34 @@ import Testing
         #expect(threads.withLock { $0.count } > 1)
     }
 
+    /// A long loop (the encoder's) started while another caller has the team runs on its own thread alone rather than
+    /// spreading over `concurrentPerform`'s threads.
+    @Test func loopsThatMustNotOverflowRunOnTheCallingThreadWhileTheTeamIsBusy() {
+        let holding = Atomic<Bool>(false)
+        let release = Atomic<Bool>(false)
+        let holder = Thread {
+            WorkerTeam.shared.forEach(2) { index in
+                guard index == 0 else { return }
+                holding.store(true, ordering: .releasing)
+                while !release.load(ordering: .acquiring) { usleep(1_000) }
+            }
+        }
+        holder.start()
+        while !holding.load(ordering: .acquiring) { usleep(1_000) }
+        let own = pthread_self()
+        let tally = Tally(32)
+        let strays = Mutex(0)
+        WorkerTeam.shared.forEach(32, whenBusy: .callingThread) { index in
+            let start = DispatchTime.now().uptimeNanoseconds
+            while DispatchTime.now().uptimeNanoseconds - start < 200_000 {}
+            tally.record(index)
+            if pthread_self() != own { strays.withLock { $0 += 1 } }
+        }
+        release.store(true, ordering: .releasing)
+        #expect(tally.allOnce)
+        #expect(strays.withLock { $0 } == 0)
+    }
+
     @Test func concurrentAndNestedLoopsRunEveryIterationOnce() {
         let outer = 8
         let inner = 16

@@ -29,8 +29,8 @@ struct Encoder {
                 Activations.add(positions.baseAddress!, into: values.baseAddress!, count: values.count)
             }
         }
-        // Scratch for the attention scores, left uninitialised: only the part the attention writes is touched (a block
-        // of 128 query rows per thread when the heads are split between threads), not all 9 MB.
+        // Scratch for the attention scores, left uninitialised: only the part the attention writes is touched (one
+        // block of 128 query rows, the first thread's, on oneDNN), not all 9 MB.
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: precision == .float32 ? x.rows * x.rows : 0)
         defer { scores.deallocate() }
         for layer in weights.encoderLayers {
