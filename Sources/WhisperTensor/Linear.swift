@@ -197,7 +197,7 @@ public struct Linear: Sendable {
     }
 
     /// Runs the oneDNN product in row blocks (``Matrix/forEachRowBlock(_:_:)``), with one prepared product per block
-    /// height (two for the encoder: 96 rows and the last 60).
+    /// height (two for the encoder: 94 rows and the last 90).
     private func applyOneDNN(
         _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, epilogue: ProductEpilogue,
         precision: ProductPrecision

@@ -37,17 +37,20 @@ public enum Matrix {
         try $threadLimit.withValue(max(1, limit), operation: body)
     }
 
-    /// Rows per block of a product split by rows (``forEachRowBlock(_:_:)``): the encoder's 1,500 rows make 16
-    /// blocks of about a millisecond each on one core, as fast in all as one product split by the library (measured
+    /// The most rows in a block of a product split by rows (``forEachRowBlock(_:_:)``): the encoder's 1,500 rows make
+    /// 16 blocks of about a millisecond each on one core, as fast in all as one product split by the library (measured
     /// from 64 to 192 rows), and fine enough that a thread whose core another process shares takes fewer of them.
     static let rowBlock = 96
 
-    /// Calls `body` for consecutive blocks of ``rowBlock`` rows covering `0..<rows`, on the worker team (a thread takes
-    /// the next block as it comes free) or, under a thread limit of one, on the calling thread. Each block is computed
-    /// on one thread by a product of its own, so the result does not depend on the thread count or on which thread
-    /// takes which block.
+    /// Calls `body` for consecutive blocks of equal height (at most ``rowBlock`` rows, and at least two blocks, so that
+    /// a prompt's few dozen rows use two cores) covering `0..<rows`, on the worker team (a thread takes the next block
+    /// as it comes free) or, under a thread limit of one, on the calling thread. The blocks depend on `rows` alone and
+    /// each is computed on one thread by a product of its own, so the result does not depend on the thread count or on
+    /// which thread takes which block.
     static func forEachRowBlock(_ rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        parallelForEach((rows + rowBlock - 1) / rowBlock) { index in body(index * rowBlock..<min(rows, (index + 1) * rowBlock)) }
+        let blocks = min(rows, max(2, (rows + rowBlock - 1) / rowBlock))
+        let height = (rows + blocks - 1) / blocks
+        parallelForEach(blocks) { index in body(index * height..<min(rows, (index + 1) * height)) }
     }
 
     /// Calls `body` for each of `0..<iterations` on the worker team (a thread takes the next iteration as it comes

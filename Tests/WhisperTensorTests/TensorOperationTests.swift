@@ -73,7 +73,7 @@ import WhisperKernelsAVX512
 
     /// Many-row products run in row blocks taken by whichever thread comes free (``Matrix/forEachRowBlock(_:_:)``): the
     /// plain, residual and GELU products of the encoder's 1,500 rows give the same bits on one thread as on two, and
-    /// the 16 blocks (the last one short) cover every row.
+    /// the 16 blocks (the last one short) cover every row; so do the two blocks of a prompt's 41 rows.
     @Test mutating func rowBlockedProductsDoNotDependOnTheThreadCount() {
         let threads = Matrix.threadCount
         defer { Matrix.threadCount = threads }
@@ -94,6 +94,14 @@ import WhisperKernelsAVX512
         let last = (rows - 1) * inputs
         let expected = naiveLinear(Array(x.storage[last...]), rows: 1, weight: weight, bias: bias, inputs: inputs, outputs: outputs)
         for j in 0..<outputs { #expect(abs(Double(two[0][(rows - 1) * outputs + j]) - expected[j]) < 1e-4) }
+        let prompt = Tensor(rows: 41, columns: inputs, values: Array(x.storage[..<(41 * inputs)]))
+        let promptProduct = layer(prompt, thenGELU: true)
+        #expect(promptProduct.storage == Matrix.withThreadLimit(1) { layer(prompt, thenGELU: true) }.storage)
+        let naivePrompt = naiveLinear(prompt.storage, rows: 41, weight: weight, bias: bias, inputs: inputs, outputs: outputs)
+        for i in naivePrompt.indices {
+            let gelu = 0.5 * naivePrompt[i] * (1 + erf(naivePrompt[i] / 2.0.squareRoot()))
+            #expect(abs(Double(promptProduct.storage[i]) - gelu) < 1e-4)
+        }
     }
 
     /// A matrix large enough to be split between threads gives the same products as the naive sum.
