@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// One loop runs on the team at a time. A loop started from inside one (e.g. a session's attention heads inside the
 /// loop over the sessions of a batched step) runs on its thread alone, as the outer loop already has every core; a
-/// loop started by another thread while the team is busy goes to `concurrentPerform`. Iterations are claimed one by
+/// loop started by another thread while the team is busy goes to `concurrentPerform` or runs on that thread alone
+/// (``Overflow``). Iterations are claimed one by
 /// one as threads come free, so a worker that the OS preempts holds up only the iteration it is running.
 public final class WorkerTeam: Sendable {
     /// The process's team: ``Matrix/threadCount`` threads with the caller's (read when the team is first used).
@@ -73,10 +74,10 @@ public final class WorkerTeam: Sendable {
 
     /// Where a loop runs when another caller has the team.
     public enum Overflow: Sendable {
-        /// On `DispatchQueue.concurrentPerform`: short loops (a decoder step's) that a second thread pays for.
+        /// On `DispatchQueue.concurrentPerform`: short loops (a decoder step's), which a second thread shortens.
         case dispatch
-        /// On the calling thread alone: long loops (the encoder's), which would otherwise take a thread from every
-        /// pool in reach, Swift's cooperative threads included, for as long as they run.
+        /// On the calling thread alone: long loops (the encoder's). The team's caller and workers have the cores
+        /// already; more threads would take turns with them for as long as the loop runs.
         case callingThread
     }
 
