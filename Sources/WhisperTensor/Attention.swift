@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 import WhisperKernels
 import WhisperKernelsAVX512
