@@ -239,30 +239,30 @@ public enum Attention {
 }
 
 /// Scratch buffers of one size for the items of a parallel loop, one per item running at a time: the first is the
-/// caller's, the others are allocated as threads need them and freed with the pool.
+/// caller's, the others are allocated as threads need them and freed with the pool (every buffer is back in the pool by
+/// then: an item returns its buffer before the loop ends).
 private final class ScratchPool: Sendable {
     private let capacity: Int
+    /// Address of the caller's buffer, which the pool does not free.
+    private let first: UInt
     /// Addresses of the buffers not in use.
     private let free: Mutex<[UInt]>
-    /// Addresses of the buffers the pool allocated.
-    private let allocated = Mutex<[UInt]>([])
 
     init(first: UnsafeMutablePointer<Float>, capacity: Int) {
         self.capacity = capacity
-        free = Mutex([UInt(bitPattern: first)])
+        self.first = UInt(bitPattern: first)
+        free = Mutex([self.first])
     }
 
     deinit {
-        for address in allocated.withLock({ $0 }) { UnsafeMutablePointer<Float>(bitPattern: address)?.deallocate() }
+        for address in free.withLock({ $0 }) where address != first {
+            UnsafeMutablePointer<Float>(bitPattern: address)?.deallocate()
+        }
     }
 
     /// Calls `body` with a buffer of `capacity` floats that no other item uses meanwhile.
     func withBuffer(_ body: (UnsafeMutablePointer<Float>) -> Void) {
-        let address = free.withLock { $0.popLast() } ?? {
-            let address = UInt(bitPattern: UnsafeMutablePointer<Float>.allocate(capacity: capacity))
-            allocated.withLock { $0.append(address) }
-            return address
-        }()
+        let address = free.withLock { $0.popLast() } ?? UInt(bitPattern: UnsafeMutablePointer<Float>.allocate(capacity: capacity))
         body(UnsafeMutablePointer(bitPattern: address)!)
         free.withLock { $0.append(address) }
     }

@@ -119,7 +119,7 @@ public struct Linear: Sendable {
                     for row in 0..<rows { VectorMath.multiply(output + row * outputs, by: s.baseAddress!, count: outputs) }
                 }
             }
-        } else if Matrix.backend == .oneDNN {
+        } else if Self.runsSgemmInRowBlocks(rows: rows) {
             return applySgemmInRowBlocks(input, rows: rows, into: output, thenGELU: false)
         } else {
             weight.withSinglePrecision(rows: outputs, width: inputs) { w in
@@ -145,7 +145,7 @@ public struct Linear: Sendable {
             output.storage.withUnsafeMutableBufferPointer { y in
                 if let product = oneDNNPrecision(precision, rows: input.rows, epilogue: epilogue) {
                     applyOneDNN(x.baseAddress!, rows: input.rows, into: y.baseAddress!, epilogue: epilogue, precision: product)
-                } else if input.rows > MatrixVector.maximumRows && Matrix.backend == .oneDNN {
+                } else if Self.runsSgemmInRowBlocks(rows: input.rows) {
                     applySgemmInRowBlocks(x.baseAddress!, rows: input.rows, into: y.baseAddress!, thenGELU: thenGELU)
                 } else {
                     apply(x.baseAddress!, rows: input.rows, into: y.baseAddress!)
@@ -158,7 +158,14 @@ public struct Linear: Sendable {
 
     /// Whether a product of `rows` rows with GELU applies it as it goes (oneDNN's epilogue, or row blocks).
     private func fusesGELU(_ precision: ProductPrecision, rows: Int) -> Bool {
-        oneDNNPrecision(precision, rows: rows, epilogue: .gelu) != nil || (rows > MatrixVector.maximumRows && Matrix.backend == .oneDNN)
+        oneDNNPrecision(precision, rows: rows, epilogue: .gelu) != nil || Self.runsSgemmInRowBlocks(rows: rows)
+    }
+
+    /// Whether a `Float` product of `rows` rows outside oneDNN's matmul runs on `sgemm` in row blocks
+    /// (``applySgemmInRowBlocks(_:rows:into:thenGELU:)``): beyond ``MatrixVector``'s rows, where oneDNN is the GEMM
+    /// library (OpenBLAS has one process-wide thread count, so its products stay whole).
+    private static func runsSgemmInRowBlocks(rows: Int) -> Bool {
+        rows > MatrixVector.maximumRows && Matrix.backend == .oneDNN
     }
 
     /// Adds the layer applied to `input` to `output` (a residual connection), in `precision` as
