@@ -11,9 +11,12 @@ let swiftSettings: [SwiftSetting] = [
 let kernelSettings = swiftSettings + [.unsafeFlags(["-target-cpu", "haswell"])]
 /// The same kernels in sixteen-lane vectors, called only where the CPU has AVX-512.
 let avx512KernelSettings = swiftSettings + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+/// The 8-bit dot-product kernels, called only where the CPU has AVX512-VNNI (Cascade Lake, Ice Lake, Zen 4 and later).
+let vnniKernelSettings = swiftSettings + [.unsafeFlags(["-target-cpu", "cascadelake"])]
 #else
 let kernelSettings = swiftSettings
 let avx512KernelSettings = swiftSettings
+let vnniKernelSettings = swiftSettings
 #endif
 
 let package = Package(
@@ -47,6 +50,7 @@ let package = Package(
             providers: [.apt(["libdnnl-dev"])]
         ),
         .systemLibrary(name: "CPrefetch"),
+        .systemLibrary(name: "CVNNI"),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -68,8 +72,13 @@ let package = Package(
             swiftSettings: avx512KernelSettings
         ),
         .target(
+            name: "WhisperKernelsVNNI",
+            dependencies: ["CPrefetch", "CVNNI", "WhisperKernels"],
+            swiftSettings: vnniKernelSettings
+        ),
+        .target(
             name: "WhisperTensor",
-            dependencies: ["CBLAS", "CDNNL", "CPrefetch", "WhisperKernels", "WhisperKernelsAVX512"],
+            dependencies: ["CBLAS", "CDNNL", "CPrefetch", "WhisperKernels", "WhisperKernelsAVX512", "WhisperKernelsVNNI"],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -113,7 +122,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WhisperTensorTests", dependencies: ["WhisperTensor", "WhisperKernels", "WhisperKernelsAVX512"], swiftSettings: swiftSettings),
+        .testTarget(name: "WhisperTensorTests", dependencies: ["WhisperTensor", "WhisperKernels", "WhisperKernelsAVX512", "WhisperKernelsVNNI"], swiftSettings: swiftSettings),
         .testTarget(name: "WhisperAudioTests", dependencies: ["WhisperAudio"], swiftSettings: swiftSettings),
         .testTarget(name: "WhisperEngineTests", dependencies: ["WhisperEngine", "WhisperAudio", "WhisperTensor"], swiftSettings: swiftSettings),
         .testTarget(

@@ -3,15 +3,26 @@
 /// of half precision), then those that could be the largest are recomputed from the layer's own weights.
 ///
 /// An 8-bit weight is off by at most half its row's scale `s`, so an approximate output is within `s/2 · Σ|x|` of the
-/// exact one. Every output whose upper bound reaches the largest lower bound is recomputed with the same kernel as the
-/// full product: the largest output is exact, bit for bit.
-/// The others keep their approximation (within their bound of the exact value).
+/// exact one. Where the CPU has AVX512-VNNI (``VNNIWeights``), the input rows are rounded to 8 bits too, each value by
+/// at most `e`, which adds `s · e · Σ|q|` (`q` the row's 8-bit weights). Every output whose upper bound reaches the
+/// largest lower bound is recomputed with the same kernel as the full product: the largest output is exact, bit for
+/// bit. The others keep their approximation (within their bound of the exact value).
 public struct ScreenedProduct: Sendable {
     /// The layer, whose weights give the exact outputs.
     public let exact: Linear
-    /// The 8-bit copy: `round(w / s)` per weight and the scale `s` of each output row (``Linear/quantizedToInt8()``).
-    private let screenValues: [Int8]
+    /// The 8-bit copy: `q = round(w / s)` per weight, row-major or interleaved for VNNI.
+    private let screen: Screen
+    /// The scale `s` of each output row (``Linear/quantizedToInt8()``).
     private let scales: [Float]
+    /// `Σ|q|` of each output row: how far rounding the inputs by one unit can move its sum.
+    private let magnitudes: [Float]
+
+    private enum Screen: Sendable {
+        /// Row-major, for the `Float` kernels (``MatrixVector``).
+        case rows([Int8])
+        /// For the 8-bit kernels.
+        case interleaved(VNNIWeights)
+    }
 
     /// Screens `layer`'s outputs with an 8-bit copy of its weights; `nil` for a layer with a bias or already in 8 bits.
     public init?(_ layer: Linear) {
@@ -19,11 +30,27 @@ public struct ScreenedProduct: Sendable {
             return nil
         }
         exact = layer
-        (screenValues, self.scales) = (values, scales)
+        self.scales = scales
+        let inputs = layer.inputs
+        magnitudes = (0..<layer.outputs).map { j in values[j * inputs..<(j + 1) * inputs].reduce(0) { $0 + abs(Float($1)) } }
+        screen = VNNIWeights.isAvailable
+            ? .interleaved(values.withUnsafeBufferPointer { VNNIWeights(values: $0.baseAddress!, outputs: layer.outputs, inputs: inputs) })
+            : .rows(values)
     }
 
-    /// Bytes of the 8-bit copy.
-    public var screenBytes: Int { screenValues.count + scales.count * MemoryLayout<Float>.size }
+    /// Bytes of the 8-bit copy and its per-row figures.
+    public var screenBytes: Int {
+        let copy = switch screen {
+        case .rows(let values): values.count
+        case .interleaved(let weights): weights.bytes
+        }
+        return copy + (scales.count + magnitudes.count) * MemoryLayout<Float>.size
+    }
+
+    /// Whether the inputs are rounded to 8 bits too (``VNNIWeights``).
+    public var roundsInputs: Bool {
+        if case .interleaved = screen { true } else { false }
+    }
 
     /// Writes `rows` output rows (stride `exact.outputs`) for `rows` input rows (stride `exact.inputs`, at most
     /// ``MatrixVector/maximumRows``): outputs in `alwaysExact`, and outside it each row's largest, are exact; the others
@@ -35,12 +62,20 @@ public struct ScreenedProduct: Sendable {
         excluded: [Int] = []
     ) -> Int {
         let (inputs, outputs) = (exact.inputs, exact.outputs)
-        screenValues.withUnsafeBufferPointer {
-            MatrixVector.multiply($0.baseAddress!, outputs: outputs, inputs: inputs, by: input, rows: rows, into: output)
+        // Per row, how far the inputs the 8-bit pass used are from `input` (at most).
+        let inputErrors: [Float]
+        switch screen {
+        case .rows(let values):
+            values.withUnsafeBufferPointer {
+                MatrixVector.multiply($0.baseAddress!, outputs: outputs, inputs: inputs, by: input, rows: rows, into: output)
+            }
+            inputErrors = Array(repeating: 0, count: rows)
+        case .interleaved(let weights):
+            inputErrors = weights.multiply(input, rows: rows, into: output)
         }
         var recomputed = 0
-        scales.withUnsafeBufferPointer { scales in
-            let scales = scales.baseAddress!
+        scales.withUnsafeBufferPointer { scales in magnitudes.withUnsafeBufferPointer { magnitudes in
+            let (scales, magnitudes) = (scales.baseAddress!, magnitudes.baseAddress!)
             for row in 0..<rows {
                 let x = input + row * inputs
                 let y = output + row * outputs
@@ -48,27 +83,38 @@ public struct ScreenedProduct: Sendable {
                 for j in excluded where !alwaysExact.contains(j) { y[j] = -.infinity }
                 var norm: Float = 0
                 for k in 0..<inputs { norm += abs(x[k]) }
-                // An output is within `s · halfSpread` of its approximation: half a step per weight times Σ|x|,
-                // widened for the rounding of both sums (a few units in the last place of a few hundred terms).
-                let halfSpread = norm * 0.5005
+                // An output is within `s · (halfSpread + Σ|q| · e)` of its approximation: half a step per weight
+                // times Σ|x|, widened for the rounding of both sums (a few units in the last place of a few hundred
+                // terms), plus the rounded inputs' error `e` per unit of the weights.
+                let bound = Bound(halfSpread: norm * 0.5005, inputError: inputErrors[row] * 1.0005)
                 for part in [0..<alwaysExact.lowerBound, alwaysExact.upperBound..<outputs] {
-                    let lowest = Self.scale(y, by: scales, part, lessSteps: halfSpread)
+                    let lowest = Self.scale(y, by: scales, magnitudes, part, less: bound)
                     guard lowest > -.infinity else { continue }
                     let threshold = lowest - 1e-4 * (abs(lowest) + 1)
-                    Self.forEach(y, by: scales, part, plusSteps: halfSpread, reaching: threshold) { j in
+                    Self.forEach(y, by: scales, magnitudes, part, plus: bound, reaching: threshold) { j in
                         exactOutputs(j..<j + 1, x, into: y)
                         recomputed += 1
                     }
                 }
             }
-        }
+        } }
         return recomputed
     }
 
-    /// Multiplies `y[j]` by `scales[j]` for `j` in `range` and returns the largest `y[j] − scales[j] · steps` (`-∞`
-    /// for an empty range).
+    /// How far an output may be from its approximation, in units of its row's scale: `halfSpread + magnitude · inputError`.
+    private struct Bound {
+        let halfSpread: Float
+        let inputError: Float
+
+        @inline(__always) func steps(_ magnitudes: Lanes) -> Lanes { halfSpread + magnitudes * inputError }
+        @inline(__always) func steps(_ magnitude: Float) -> Float { halfSpread + magnitude * inputError }
+    }
+
+    /// Multiplies `y[j]` by `scales[j]` for `j` in `range` and returns the largest lower bound
+    /// `y[j] − scales[j] · bound` (`-∞` for an empty range).
     private static func scale(
-        _ y: UnsafeMutablePointer<Float>, by scales: UnsafePointer<Float>, _ range: Range<Int>, lessSteps steps: Float
+        _ y: UnsafeMutablePointer<Float>, by scales: UnsafePointer<Float>, _ magnitudes: UnsafePointer<Float>,
+        _ range: Range<Int>, less bound: Bound
     ) -> Float {
         var best = Lanes(repeating: -.infinity)
         var j = range.lowerBound
@@ -76,32 +122,33 @@ public struct ScreenedProduct: Sendable {
             let s = scales.lanes(at: j)
             let value = y.lanes(at: j) * s
             y.store(value, at: j)
-            best = pointwiseMax(best, value - s * steps)
+            best = pointwiseMax(best, value - s * bound.steps(magnitudes.lanes(at: j)))
             j += laneCount
         }
         var lowest = best.max()
         while j < range.upperBound {
             y[j] *= scales[j]
-            lowest = max(lowest, y[j] - scales[j] * steps)
+            lowest = max(lowest, y[j] - scales[j] * bound.steps(magnitudes[j]))
             j += 1
         }
         return lowest
     }
 
-    /// Calls `body` with each `j` in `range` whose `y[j] + scales[j] · steps` reaches `threshold`.
+    /// Calls `body` with each `j` in `range` whose upper bound `y[j] + scales[j] · bound` reaches `threshold`.
     private static func forEach(
-        _ y: UnsafePointer<Float>, by scales: UnsafePointer<Float>, _ range: Range<Int>, plusSteps steps: Float,
-        reaching threshold: Float, _ body: (Int) -> Void
+        _ y: UnsafePointer<Float>, by scales: UnsafePointer<Float>, _ magnitudes: UnsafePointer<Float>,
+        _ range: Range<Int>, plus bound: Bound, reaching threshold: Float, _ body: (Int) -> Void
     ) {
         let limit = Lanes(repeating: threshold)
+        func upper(_ lane: Int) -> Float { y[lane] + scales[lane] * bound.steps(magnitudes[lane]) }
         var j = range.lowerBound
         while j + laneCount <= range.upperBound {
-            if any(y.lanes(at: j) + scales.lanes(at: j) * steps .>= limit) {
-                for lane in j..<j + laneCount where y[lane] + scales[lane] * steps >= threshold { body(lane) }
+            if any(y.lanes(at: j) + scales.lanes(at: j) * bound.steps(magnitudes.lanes(at: j)) .>= limit) {
+                for lane in j..<j + laneCount where upper(lane) >= threshold { body(lane) }
             }
             j += laneCount
         }
-        for lane in j..<range.upperBound where y[lane] + scales[lane] * steps >= threshold { body(lane) }
+        for lane in j..<range.upperBound where upper(lane) >= threshold { body(lane) }
     }
 
     /// Exact outputs `range` of one input row, with the full product's kernel.

@@ -25,7 +25,9 @@ import Testing
         let (inputs, outputs) = (384, 3_001)
         let (full, weight) = layer(outputs: outputs, inputs: inputs)
         let screen = try #require(ScreenedProduct(full))
-        #expect(screen.screenBytes == inputs * outputs + outputs * MemoryLayout<Float>.size)
+        // The 8-bit copy (row-major, or interleaved in blocks of 16 outputs for VNNI) and two figures per output row.
+        let copyBytes = screen.roundsInputs ? (outputs + 15) / 16 * 16 * inputs : inputs * outputs
+        #expect(screen.screenBytes == copyBytes + 2 * outputs * MemoryLayout<Float>.size)
         // Inputs aimed at the planted rows, so that the near ties are the largest outputs.
         var x = values(rows * inputs, scale: 1)
         for r in 0..<rows {
@@ -48,11 +50,16 @@ import Testing
             let best = try #require(candidates.max { want[$0] < want[$1] })
             #expect(got[best] == want[best])
             #expect(candidates.allSatisfy { got[$0] <= got[best] })
-            // Every other output within its bound: half a step of its row's scale per unit of Σ|x|.
-            let norm = x[r * inputs..<(r + 1) * inputs].reduce(0) { $0 + abs($1) }
+            // Every other output within its bound: half a step of its row's scale per unit of Σ|x|, and where the
+            // inputs are rounded to bytes (twice: at most half of max|x| / 127²), that error per unit of Σ|q|.
+            let row = x[r * inputs..<(r + 1) * inputs]
+            let norm = row.reduce(0) { $0 + abs($1) }
+            let inputStep = screen.roundsInputs ? row.reduce(0) { max($0, abs($1)) } / (127 * 127) : 0
             for j in candidates {
-                let scale = weight[j * inputs..<(j + 1) * inputs].reduce(0) { max($0, abs($1)) } / 127
-                #expect(abs(got[j] - want[j]) <= scale / 2 * norm * 1.001 + 1e-5, "output \(j)")
+                let weights = weight[j * inputs..<(j + 1) * inputs]
+                let scale = weights.reduce(0) { max($0, abs($1)) } / 127
+                let magnitude = weights.reduce(0) { $0 + abs(($1 / scale).rounded()) }
+                #expect(abs(got[j] - want[j]) <= scale * (norm / 2 + magnitude * inputStep / 2) * 1.001 + 1e-5, "output \(j)")
             }
         }
     }
