@@ -73,31 +73,61 @@ public struct ScreenedProduct: Sendable {
         case .interleaved(let weights):
             inputErrors = weights.multiply(input, rows: rows, into: output)
         }
+        // The always-exact outputs of every row in one pass over their weights, shared between the threads.
+        nonisolated(unsafe) let (x, y) = (input, output)
+        let exactChunks = Self.chunks(of: alwaysExact, inputs: inputs)
+        WorkerTeam.shared.forEach(exactChunks.count) { exactOutputs(exactChunks[$0], x, rows: rows, into: y) }
+        // Each row's bounds and candidates on whichever thread is free (a row's outputs are its own).
+        var recomputed = [Int](repeating: 0, count: rows)
+        recomputed.withUnsafeMutableBufferPointer { counts in
+            nonisolated(unsafe) let counts = counts
+            WorkerTeam.shared.forEach(rows) { row in
+                counts[row] = screen(
+                    x + row * inputs, into: y + row * outputs, alwaysExact: alwaysExact, excluded: excluded,
+                    inputError: inputErrors[row])
+            }
+        }
+        return recomputed.reduce(0, +)
+    }
+
+    /// Ranges of at most ``exactChunkWeights`` weights, whole cache lines of output, covering `range`.
+    private static func chunks(of range: Range<Int>, inputs: Int) -> [Range<Int>] {
+        let size = max(16, exactChunkWeights / max(1, inputs)) & ~15
+        return stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<min(range.upperBound, $0 + size) }
+    }
+
+    /// Weights per chunk of the always-exact outputs: the 1,608 special and timestamp tokens of a vocabulary make four.
+    private static let exactChunkWeights = 1 << 17
+
+    /// Screens one row whose always-exact outputs are written: the excluded outputs set to `-∞`, the others scaled
+    /// and those that could be the largest recomputed. Returns how many were.
+    private func screen(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, alwaysExact: Range<Int>, excluded: [Int],
+        inputError: Float
+    ) -> Int {
+        let (inputs, outputs) = (exact.inputs, exact.outputs)
+        for j in excluded where !alwaysExact.contains(j) { y[j] = -.infinity }
+        var norm: Float = 0
+        for k in 0..<inputs { norm += abs(x[k]) }
+        // An output is within `s · (halfSpread + Σ|q| · e)` of its approximation: half a step per weight times Σ|x|,
+        // widened for the rounding of both sums (a few units in the last place of a few hundred terms), plus the
+        // rounded inputs' error `e` per unit of the weights.
+        let bound = Bound(halfSpread: norm * 0.5005, inputError: inputError * 1.0005)
         var recomputed = 0
-        scales.withUnsafeBufferPointer { scales in magnitudes.withUnsafeBufferPointer { magnitudes in
-            let (scales, magnitudes) = (scales.baseAddress!, magnitudes.baseAddress!)
-            for row in 0..<rows {
-                let x = input + row * inputs
-                let y = output + row * outputs
-                exactOutputs(alwaysExact, x, into: y)
-                for j in excluded where !alwaysExact.contains(j) { y[j] = -.infinity }
-                var norm: Float = 0
-                for k in 0..<inputs { norm += abs(x[k]) }
-                // An output is within `s · (halfSpread + Σ|q| · e)` of its approximation: half a step per weight
-                // times Σ|x|, widened for the rounding of both sums (a few units in the last place of a few hundred
-                // terms), plus the rounded inputs' error `e` per unit of the weights.
-                let bound = Bound(halfSpread: norm * 0.5005, inputError: inputErrors[row] * 1.0005)
+        scales.withUnsafeBufferPointer { scales in
+            magnitudes.withUnsafeBufferPointer { magnitudes in
+                let (scales, magnitudes) = (scales.baseAddress!, magnitudes.baseAddress!)
                 for part in [0..<alwaysExact.lowerBound, alwaysExact.upperBound..<outputs] {
                     let lowest = Self.scale(y, by: scales, magnitudes, part, less: bound)
                     guard lowest > -.infinity else { continue }
                     let threshold = lowest - 1e-4 * (abs(lowest) + 1)
                     Self.forEach(y, by: scales, magnitudes, part, plus: bound, reaching: threshold) { j in
-                        exactOutputs(j..<j + 1, x, into: y)
+                        exactOutputs(j..<j + 1, x, rows: 1, into: y)
                         recomputed += 1
                     }
                 }
             }
-        } }
+        }
         return recomputed
     }
 
@@ -151,17 +181,18 @@ public struct ScreenedProduct: Sendable {
         for lane in j..<range.upperBound where upper(lane) >= threshold { body(lane) }
     }
 
-    /// Exact outputs `range` of one input row, with the full product's kernel.
-    private func exactOutputs(_ range: Range<Int>, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    /// Exact outputs `range` of `rows` input rows (`x` and `y` rows consecutive), with the full product's kernel: each
+    /// output the same for one row or several.
+    private func exactOutputs(_ range: Range<Int>, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         guard !range.isEmpty else { return }
         switch exact.weight {
         case .half(let values):
             values.withUnsafeBufferPointer {
-                MatrixVector.kernel($0.baseAddress!, outputs: range, inputs: exact.inputs, input: x, rows: 1, output: y, outputStride: exact.outputs)
+                MatrixVector.kernel($0.baseAddress!, outputs: range, inputs: exact.inputs, input: x, rows: rows, output: y, outputStride: exact.outputs)
             }
         case .single(let values):
             values.withUnsafeBufferPointer {
-                MatrixVector.kernel($0.baseAddress!, outputs: range, inputs: exact.inputs, input: x, rows: 1, output: y, outputStride: exact.outputs)
+                MatrixVector.kernel($0.baseAddress!, outputs: range, inputs: exact.inputs, input: x, rows: rows, output: y, outputStride: exact.outputs)
             }
         case .int8:
             preconditionFailure("a screened layer is not in 8 bits")
