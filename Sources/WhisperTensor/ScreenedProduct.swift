@@ -26,6 +26,11 @@ public struct ScreenedProduct: Sendable {
 
     /// Screens `layer`'s outputs with an 8-bit copy of its weights; `nil` for a layer with a bias or already in 8 bits.
     public init?(_ layer: Linear) {
+        self.init(layer, roundingInputs: VNNIWeights.isAvailable)
+    }
+
+    /// As ``init(_:)``, with the inputs rounded to bytes for ``VNNIWeights`` (only where the CPU has AVX512-VNNI) or not.
+    init?(_ layer: Linear, roundingInputs: Bool) {
         guard layer.bias.isEmpty, !layer.storesInt8, case .int8(let values, let scales) = layer.quantizedToInt8().weight else {
             return nil
         }
@@ -33,7 +38,7 @@ public struct ScreenedProduct: Sendable {
         self.scales = scales
         let inputs = layer.inputs
         magnitudes = (0..<layer.outputs).map { j in values[j * inputs..<(j + 1) * inputs].reduce(0) { $0 + abs(Float($1)) } }
-        screen = VNNIWeights.isAvailable
+        screen = roundingInputs
             ? .interleaved(values.withUnsafeBufferPointer { VNNIWeights(values: $0.baseAddress!, outputs: layer.outputs, inputs: inputs) })
             : .rows(values)
     }

@@ -21,10 +21,13 @@ import Testing
         return (Linear(weight: weight, bias: [], inputs: inputs, outputs: outputs), weight)
     }
 
-    @Test(arguments: [1, 3, 8]) mutating func largestAndAlwaysExactOutputsMatchTheFullProduct(rows: Int) throws {
+    /// Both 8-bit passes where the CPU has AVX512-VNNI (`Float` inputs, and inputs rounded to bytes), else the first.
+    static let roundings = VNNIWeights.isAvailable ? [false, true] : [false]
+
+    @Test(arguments: [1, 3, 8], roundings) mutating func largestAndAlwaysExactOutputsMatchTheFullProduct(rows: Int, roundingInputs: Bool) throws {
         let (inputs, outputs) = (384, 3_001)
         let (full, weight) = layer(outputs: outputs, inputs: inputs)
-        let screen = try #require(ScreenedProduct(full))
+        let screen = try #require(ScreenedProduct(full, roundingInputs: roundingInputs))
         // The 8-bit copy (row-major, or interleaved in blocks of 16 outputs for VNNI) and two figures per output row.
         let copyBytes = screen.roundsInputs ? (outputs + 15) / 16 * 16 * inputs : inputs * outputs
         #expect(screen.screenBytes == copyBytes + 2 * outputs * MemoryLayout<Float>.size)
@@ -65,10 +68,10 @@ import Testing
     }
 
     /// A row's outputs are the same screened alone or with others (batched decoder steps stay deterministic).
-    @Test mutating func rowsAreTheSameAloneOrTogether() throws {
+    @Test(arguments: roundings) mutating func rowsAreTheSameAloneOrTogether(roundingInputs: Bool) throws {
         let (inputs, outputs) = (384, 2_048)
         let (full, _) = layer(outputs: outputs, inputs: inputs)
-        let screen = try #require(ScreenedProduct(full))
+        let screen = try #require(ScreenedProduct(full, roundingInputs: roundingInputs))
         let x = values(8 * inputs, scale: 1)
         var together = [Float](repeating: 0, count: 8 * outputs)
         screen.apply(x, rows: 8, into: &together, alwaysExact: 2_000..<outputs)
