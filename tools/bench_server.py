@@ -14,6 +14,8 @@ Prints, each measured on a fresh server with tiny.en preloaded:
   - the floor for max(concurrency) concurrent requests: their encoder windows at the machine's sgemm throughput
     (bfloat16: at their measured speed) plus the decoder steps at the GEMV kernel's bandwidth (weights read once per batched step), from
     `whisper-server bench`, and how close the measured throughput comes to it;
+  - the ceiling of the concurrent/one-at-a-time ratio: a lone request's engine time with its decoder steps replaced by
+    their share of the batched floor (the encoder and everything else cost the same batched or not);
   - memory per concurrent request: (peak RSS at max(concurrency) clients - idle RSS) / max(concurrency);
   - slowdown of a lone request while another process keeps one core busy (`yes > /dev/null`).
 """
@@ -162,6 +164,14 @@ def main():
     print(f"  (each sequence also reads {report['cross_attention_bytes_per_window'] / 1e6:.1f} MB of cross-attention keys/values "
           f"per step: + {cross_floor:.2f} s at {most} concurrent -> {most * args.clip_seconds / (floor + cross_floor):.1f} audio s/s, "
           f"measured {measured_at_most / (most * args.clip_seconds / (floor + cross_floor)) * 100:.0f}% of that)")
+    # What batching can gain at most: the encoder (compute-bound) and the rest of a request (prompts, features) cost the
+    # same batched or not; only the steps shrink, at best to the bandwidth floor shared by `most` sequences.
+    alone_wall = engine["wall_seconds"]
+    alone_steps = steps * engine["decoder_ms_per_token"] / 1000
+    batched_wall = alone_wall - alone_steps + (weights_floor / most + cross_floor / most)
+    print(f"ceiling of the ratio: a request alone {alone_wall:.2f} s of engine time, of which {alone_steps:.2f} s decoder steps; "
+          f"with its steps at the batched floor ({(weights_floor + cross_floor) / most:.2f} s) {batched_wall:.2f} s -> at most "
+          f"{alone_wall / batched_wall:.2f}x one at a time; measured {rows[1 + levels.index(most)][3]:.2f}x")
     print(f"memory per concurrent request: ({peak_at_most:.0f} - {idle_rss:.0f}) / {most} = {(peak_at_most - idle_rss) / most:.0f} MB")
     print(f"contention: alone {alone:.2f} s, with `yes` busy {contended:.2f} s (slowdown {contended / alone:.2f}x)")
 
