@@ -81,10 +81,11 @@ public final class WorkerTeam: Sendable {
         case callingThread
     }
 
-    /// Calls `body` for each of `0..<iterations`, spread over the caller's thread and the team's workers, and returns
-    /// when every call has returned.
+    /// Calls `body` for each of `0..<iterations`, spread over the caller's thread and the team's workers (on the
+    /// caller's thread alone under a thread limit of one, ``Matrix/withThreadLimit(_:_:)``), and returns when every
+    /// call has returned.
     public func forEach(_ iterations: Int, whenBusy overflow: Overflow = .dispatch, _ body: @Sendable (Int) -> Void) {
-        guard iterations > 1, workers > 0 else {
+        guard iterations > 1, workers > 0, Matrix.threadCount > 1 else {
             for index in 0..<iterations { body(index) }
             return
         }

@@ -144,6 +144,45 @@ import WhisperTensor
         #expect(try gate.exclusive(isCancelled: { false }) { Matrix.threadCount } == cores)
     }
 
+    /// A decoder step queued next to exclusive work runs beside it, each on half the cores (the exclusive work sees the
+    /// step finish while it holds the gate), with the same logits as on all of them.
+    @Test(.enabled(if: ComputeGate.sharesCores, "one core, or OpenBLAS's process-wide thread count"))
+    func decoderStepSharesTheCoresWithExclusiveWork() throws {
+        let gate = ComputeGate()
+        let token = Self.model.specialTokens.startOfTranscript + 2
+        var alone = try Self.session("hello-world", generated: [])
+        let expected = try gate.step(&alone, tokens: [token], model: ObjectIdentifier(Self.model), isCancelled: { false }).logits
+        let stepped = DispatchSemaphore(value: 0)
+        let metTheStep = Mutex<Bool?>(nil)
+        let logits = Mutex<[[Float]]>([])
+        let done = DispatchGroup()
+        let finish = Self.holdGate(gate)
+        done.enter()
+        Thread {
+            try? gate.exclusive(isCancelled: { false }) {
+                metTheStep.withLock { $0 = stepped.wait(timeout: .now() + 10) == .success }
+            }
+            done.leave()
+        }.start()
+        while gate.queuedCount < 1 { Thread.sleep(forTimeInterval: 0.001) }
+        done.enter()
+        nonisolated(unsafe) var session = try Self.session("hello-world", generated: [])
+        Thread {
+            let model = ObjectIdentifier(Self.model)
+            let result = try? gate.decoding(model: model) { () throws(TranscriptionError) in
+                try gate.step(&session, tokens: [token], model: model, isCancelled: { false })
+            }
+            logits.withLock { $0 = result?.logits ?? [] }
+            stepped.signal()
+            done.leave()
+        }.start()
+        while gate.queuedCount < 2 { Thread.sleep(forTimeInterval: 0.001) }
+        finish.signal()
+        done.wait()
+        #expect(metTheStep.withLock { $0 } == true)
+        #expect(logits.withLock { $0 } == expected)
+    }
+
     /// A transcription cancelled while others run alongside stops with `cancelled`; the others finish unchanged.
     @Test func cancellingOneOfSeveralLeavesTheOthersIntact() throws {
         let names = ["long-form.flac", "lighthouse.wav", "directions.wav"]

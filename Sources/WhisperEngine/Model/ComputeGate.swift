@@ -11,10 +11,11 @@ import WhisperTensor
 /// its model as one pass (leader/follower combining), then wakes their owners. Logit rules, beam bookkeeping and text
 /// run outside the gate and overlap.
 ///
-/// Two exclusive pieces of work next to each other in the queue hold the gate together, each on half the cores
-/// (``Matrix/withThreadLimit(_:_:)``; results do not depend on it): an encoder on one core does more work per core
-/// than on two, which wait for each other at every product and run the element-wise passes between them alone. A lone
-/// piece of work has all the cores.
+/// Two ready pieces of work next to each other in the queue (exclusive work, or exclusive work and a batched step)
+/// hold the gate together, each on half the cores (``Matrix/withThreadLimit(_:_:)``; results do not depend on it): an
+/// encoder on one core does more work per core than on two, which wait for each other at every product and run the
+/// element-wise passes between them alone. The place one leaves goes to the next ready piece, a step included, so
+/// decode loops keep advancing while windows are encoded. A lone piece of work has all the cores.
 ///
 /// A decode loop runs inside ``decoding(model:_:)``, which counts it as active. Steps of a model are ready once every
 /// active loop of that model has queued one (the others are only choosing their next token, well under a millisecond
@@ -67,18 +68,19 @@ final class ComputeGate: Sendable {
             return queue.count { $0.step?.model == model } >= active[model, default: 0]
         }
 
-        /// Hands the gate to the first ready waiter (removed from the queue), if any and if none holds it; exclusive
-        /// work with exclusive work next in line (when ``ComputeGate/sharesCores``) both on a share of the cores, and
-        /// exclusive work next in line to a lone sharing holder, the place the other left.
+        /// Hands the gate to the first ready waiter (removed from the queue), if any and if none holds it; two ready
+        /// waiters (when ``ComputeGate/sharesCores``) both on a share of the cores, unless both are steps of one model
+        /// (one pass runs those), and the first ready waiter to a lone sharing holder, the place the other left. So a
+        /// batched decoder step (bandwidth-bound) runs beside an encoder window (compute-bound) rather than between two.
         mutating func dispatch() -> [Waiter] {
             guard let index = queue.firstIndex(where: isReady) else { return [] }
-            if holders == 1 && sharing == 1 {
-                guard queue[index].step == nil else { return [] }
-                return [grantShare(at: index)]
-            }
+            if holders == 1 && sharing == 1 { return [grantShare(at: index)] }
             guard holders == 0 else { return [] }
-            if ComputeGate.sharesCores, queue[index].step == nil,
-                let next = queue[(index + 1)...].firstIndex(where: isReady), queue[next].step == nil
+            let first = queue[index]
+            if ComputeGate.sharesCores,
+                let next = queue[(index + 1)...].firstIndex(where: {
+                    isReady($0) && (first.step == nil || $0.step == nil || first.step?.model != $0.step?.model)
+                })
             {
                 let second = grantShare(at: next)
                 return [grantShare(at: index), second]
@@ -104,7 +106,7 @@ final class ComputeGate: Sendable {
     private static let cancellationPoll = DispatchTimeInterval.milliseconds(20)
 
     /// Runs `body` holding the gate, after the ready work queued before it; on half the cores when another piece of
-    /// exclusive work holds it too.
+    /// work holds it too.
     /// - Throws: ``TranscriptionError/Kind/cancelled`` when `isCancelled` turns true while waiting.
     func exclusive<Result>(isCancelled: () -> Bool, _ body: () -> Result) throws(TranscriptionError) -> Result {
         let own = enqueue(step: nil)
@@ -149,8 +151,8 @@ final class ComputeGate: Sendable {
     ) throws(TranscriptionError) -> StepResult {
         try withUnsafeMutablePointer(to: &session) { pointer throws(TranscriptionError) in
             let own = enqueue(step: PendingStep(model: model, session: pointer, tokens: tokens))
+            for other in own.granted where other.id != own.waiter.id { other.wake.signal() }
             if own.granted.contains(where: { $0.id == own.waiter.id }) { return lead(own.waiter) }
-            for other in own.granted { other.wake.signal() }
             try wait(own.waiter.id, wake: own.waiter.wake, isCancelled: isCancelled)
             // Woken: a leader ran the step, or the gate was handed over and this thread leads.
             if let result = state.withLock({ $0.results.removeValue(forKey: own.waiter.id) }) { return result }
@@ -166,11 +168,15 @@ final class ComputeGate: Sendable {
             let waiter = Waiter(id: state.nextID, step: step, wake: wake)
             state.nextID += 1
             state.queue.append(waiter)
-            let granted = state.dispatch()
-            guard let model = step?.model, let first = granted.first, first.id != waiter.id, first.step?.model == model
+            var granted = state.dispatch()
+            guard let model = step?.model,
+                let earlier = granted.firstIndex(where: { $0.id != waiter.id && $0.step?.model == model })
             else { return (waiter, granted) }
-            state.queue.append(first)
-            return (waiter, [waiter])
+            // This step leads instead, in the earlier one's place (and share of the cores); that one stays queued.
+            state.queue.append(granted[earlier])
+            if state.shared.remove(granted[earlier].id) != nil { state.shared.insert(waiter.id) }
+            granted[earlier] = waiter
+            return (waiter, granted)
         }
     }
 
@@ -183,7 +189,9 @@ final class ComputeGate: Sendable {
             return taken
         }
         let steps = ([own] + followers).map { $0.step! }
-        let logits = DecoderSession.step(steps.map(\.session), tokens: steps.map(\.tokens))
+        let sharing = state.withLock { $0.shared.remove(own.id) != nil }
+        let pass = { DecoderSession.step(steps.map(\.session), tokens: steps.map(\.tokens)) }
+        let logits = sharing ? Matrix.withThreadLimit(Matrix.threadCount / 2, pass) : pass()
         let batched = steps.count > 1
         state.withLock { state in
             for (follower, logits) in zip(followers, logits.dropFirst()) {
@@ -191,7 +199,7 @@ final class ComputeGate: Sendable {
             }
         }
         for follower in followers { follower.wake.signal() }
-        release()
+        release(sharing: sharing)
         return StepResult(logits: logits[0], batched: batched)
     }
 
