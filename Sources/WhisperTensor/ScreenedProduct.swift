@@ -31,6 +31,7 @@ public struct ScreenedProduct: Sendable {
 
     /// As ``init(_:)``, with the inputs rounded to bytes for ``VNNIWeights`` (only where the CPU has AVX512-VNNI) or not.
     init?(_ layer: Linear, roundingInputs: Bool) {
+        precondition(!roundingInputs || VNNIWeights.isAvailable, "inputs rounded to bytes need AVX512-VNNI")
         guard layer.bias.isEmpty, !layer.storesInt8, case .int8(let values, let scales) = layer.quantizedToInt8().weight else {
             return nil
         }

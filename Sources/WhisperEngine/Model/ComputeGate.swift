@@ -70,8 +70,8 @@ final class ComputeGate: Sendable {
 
         /// Hands the gate to the first ready waiter (removed from the queue), if any and if none holds it; two ready
         /// waiters (when ``ComputeGate/sharesCores``) both on a share of the cores, unless both are steps of one model
-        /// (one pass runs those), and the first ready waiter to a lone sharing holder, the place the other left. So a
-        /// batched decoder step (bandwidth-bound) runs beside an encoder window (compute-bound) rather than between two.
+        /// (one pass runs those), and the first ready waiter to a lone sharing holder, the place the other left: a batched
+        /// decoder step runs beside an encoder window instead of waiting for the whole gate.
         mutating func dispatch() -> [Waiter] {
             guard let index = queue.firstIndex(where: isReady) else { return [] }
             if holders == 1 && sharing == 1 { return [grantShare(at: index)] }
