@@ -554,9 +554,9 @@ import WhisperKernelsAVX512
 
 extension TensorOperationTests {
     /// The attention's weighted sums in both vector widths: each row bit-identical alone or with up to seven others
-    /// (beams share one call), and within 1e-5 of double precision, for Whisper's 64-wide heads and a width with
-    /// leftover columns.
-    @Test(arguments: [64, 24]) mutating func weightedSumsMatchAloneAndDoublePrecision(width: Int) {
+    /// (beams share one call), and within 1e-5 of double precision, for Whisper's 64-wide heads and widths with
+    /// leftover columns (after four vectors, after two, one at a time).
+    @Test(arguments: [64, 24, 88]) mutating func weightedSumsMatchAloneAndDoublePrecision(width: Int) {
         let count = 300
         let weights = values(8 * count).map { abs($0) / Float(count) }
         let valuesFloat = values(count * width).map { Float(Float16($0)) }
