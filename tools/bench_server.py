@@ -10,7 +10,8 @@ Prints, each measured on a fresh server with tiny.en preloaded:
   - throughput (audio seconds per wall second) of max(concurrency) requests sent one at a time, then with N concurrent
     clients for each N, peak RSS, and the ratio to one at a time; every transcript must equal the lone request's
     (determinism), or the run fails;
-  - lone-request latency with the configured workers vs `--workers 1` (requests fully serialised, as before batching);
+  - lone-request latency with the configured workers vs `--workers 1` (requests fully serialised, as before batching),
+    both servers up at once and asked in turn (the machine's speed drifts over a run);
   - the floor for max(concurrency) concurrent requests: their encoder windows at the machine's sgemm throughput
     (bfloat16: at their measured speed) plus the decoder steps at the GEMV kernel's bandwidth (weights read once per batched step), from
     `whisper-server bench`, and how close the measured throughput comes to it;
@@ -69,7 +70,7 @@ def main():
     parser.add_argument("--workers", type=int, default=8, help="the server's --workers (default: the server's default, 8)")
     parser.add_argument("--encoder-precision", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--decoder-weights", default="checkpoint", choices=["checkpoint", "int8"])
-    parser.add_argument("--lone-runs", type=int, default=3, help="lone requests timed per configuration (median)")
+    parser.add_argument("--lone-runs", type=int, default=6, help="lone requests timed per configuration, in turn (median)")
     args = parser.parse_args()
     levels = [int(n) for n in args.concurrency.split(",")]
     most = max(levels)
@@ -92,7 +93,6 @@ def main():
               f"idle RSS with tiny.en loaded {idle_rss:.0f} MB")
         print(f"first request {first:.2f} s, second {second:.2f} s (first/second {first / second:.2f})")
 
-        lone = statistics.median(transcribe(port, audio, "clip.wav")[1] for _ in range(args.lone_runs))
         start = time.monotonic()
         for _ in range(most):
             text, _ = transcribe(port, audio, "clip.wav")
@@ -122,13 +122,17 @@ def main():
             _, contended = transcribe(port, audio, "clip.wav")
         finally:
             hog.kill()
-    finally:
-        common.stop(process)
 
-    process, port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2, args.encoder_precision, args.decoder_weights)
-    try:
-        transcribe(port, audio, "clip.wav")
-        old_lone = statistics.median(transcribe(port, audio, "clip.wav")[1] for _ in range(args.lone_runs))
+        serial, serial_port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2, args.encoder_precision, args.decoder_weights)
+        try:
+            transcribe(serial_port, audio, "clip.wav")
+            times = {port: [], serial_port: []}
+            for run in range(args.lone_runs):
+                for target in (port, serial_port) if run % 2 == 0 else (serial_port, port):
+                    times[target].append(transcribe(target, audio, "clip.wav")[1])
+            lone, old_lone = statistics.median(times[port]), statistics.median(times[serial_port])
+        finally:
+            common.stop(serial)
     finally:
         common.stop(process)
 
@@ -140,7 +144,7 @@ def main():
 
     print()
     print(f"lone request: --workers {args.workers} {lone:.2f} s, --workers 1 {old_lone:.2f} s "
-          f"(ratio {lone / old_lone:.3f}; median of {args.lone_runs})")
+          f"(ratio {lone / old_lone:.3f}; median of {args.lone_runs}, asked in turn)")
 
     windows = engine["encoded_windows"]
     encoder_gemm = windows * report["encoder_gflop_per_window"] / report["sgemm_gflops"]
