@@ -24,19 +24,27 @@ public enum MatrixVector {
         by input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>
     ) {
         precondition(rows >= 1 && rows <= maximumRows, "MatrixVector takes 1 to \(maximumRows) rows")
-        let parts = outputs * inputs >= parallelThreshold ? max(1, min(Matrix.threadCount, 8)) : 1
-        if parts == 1 {
-            kernel(weights, outputs: 0..<outputs, inputs: inputs, input: input, rows: rows, output: output, outputStride: outputs)
-            return
-        }
-        // Several chunks per thread, taken as threads come free, so a thread the OS preempts (another process on the
-        // machine) delays only its current chunk; chunks are whole cache lines of output.
-        let chunks = parts * (outputs * inputs >= manyChunksThreshold ? 8 : 4)
-        let chunk = (outputs + chunks - 1) / chunks + 15 & ~15
         nonisolated(unsafe) let (w, x, y) = (weights, input, output)
-        WorkerTeam.shared.forEach(chunks) { part in
-            let range = min(outputs, part * chunk)..<min(outputs, (part + 1) * chunk)
+        // Chunks are whole cache lines of output.
+        forEachChunk(of: outputs, alignedTo: 16, weights: outputs * inputs) { range in
             kernel(w, outputs: range, inputs: inputs, input: x, rows: rows, output: y, outputStride: outputs)
+        }
+    }
+
+    /// Calls `body` with chunks of `0..<units` (each a multiple of `alignment` units but the last) that together cover
+    /// it: on the calling thread alone for a product of fewer than ``parallelThreshold`` `weights`, otherwise on the
+    /// worker team, several chunks per thread taken as threads come free, so a thread the OS preempts (another
+    /// process on the machine) delays only its current chunk.
+    static func forEachChunk(
+        of units: Int, alignedTo alignment: Int = 1, weights: Int, _ body: @Sendable (Range<Int>) -> Void
+    ) {
+        let parts = weights >= parallelThreshold ? max(1, min(Matrix.threadCount, 8)) : 1
+        guard parts > 1 else { return body(0..<units) }
+        let chunks = parts * (weights >= manyChunksThreshold ? 8 : 4)
+        let chunk = ((units + chunks - 1) / chunks + alignment - 1) / alignment * alignment
+        WorkerTeam.shared.forEach(chunks) { part in
+            let range = min(units, part * chunk)..<min(units, (part + 1) * chunk)
+            if !range.isEmpty { body(range) }
         }
     }
 

@@ -69,19 +69,10 @@ struct VNNIWeights: Sendable {
                         nonisolated(unsafe) let (w, p, o, s, y) = (
                             weights.baseAddress!, values.baseAddress!, offsets.baseAddress!, steps.baseAddress!, output
                         )
-                        @Sendable func run(_ range: Range<Int>) {
+                        MatrixVector.forEachChunk(of: blocks, weights: outputs * inputs) { range in
                             VNNIMatrixVector.multiply(
                                 w, blocks: range, groups: groups, outputs: outputs, activations: p, rows: rows, offsets: o,
                                 steps: s, output: y, outputStride: outputs)
-                        }
-                        guard outputs * inputs >= MatrixVector.parallelThreshold && Matrix.threadCount > 1 else {
-                            return run(0..<blocks)
-                        }
-                        // As ``MatrixVector/multiply(_:outputs:inputs:by:rows:into:)``: chunks taken as threads come free.
-                        let chunks = min(blocks, Matrix.threadCount * (outputs * inputs >= MatrixVector.manyChunksThreshold ? 8 : 4))
-                        let chunk = (blocks + chunks - 1) / chunks
-                        WorkerTeam.shared.forEach(chunks) { part in
-                            run(min(blocks, part * chunk)..<min(blocks, (part + 1) * chunk))
                         }
                     }
                 }
