@@ -81,8 +81,10 @@ public struct ScreenedProduct: Sendable {
         }
         // The always-exact outputs of every row in one pass over their weights, shared between the threads.
         nonisolated(unsafe) let (x, y) = (input, output)
-        let exactChunks = Self.chunks(of: alwaysExact, inputs: inputs)
-        WorkerTeam.shared.forEach(exactChunks.count) { exactOutputs(exactChunks[$0], x, rows: rows, into: y) }
+        let first = alwaysExact.lowerBound
+        MatrixVector.forEachChunk(of: alwaysExact.count, alignedTo: 16, weights: alwaysExact.count * inputs) { range in
+            exactOutputs(first + range.lowerBound..<first + range.upperBound, x, rows: rows, into: y)
+        }
         // Each row's bounds and candidates on whichever thread is free (a row's outputs are its own).
         var recomputed = [Int](repeating: 0, count: rows)
         recomputed.withUnsafeMutableBufferPointer { counts in
@@ -95,15 +97,6 @@ public struct ScreenedProduct: Sendable {
         }
         return recomputed.reduce(0, +)
     }
-
-    /// Ranges of at most ``exactChunkWeights`` weights, whole cache lines of output, covering `range`.
-    private static func chunks(of range: Range<Int>, inputs: Int) -> [Range<Int>] {
-        let size = max(16, exactChunkWeights / max(1, inputs)) & ~15
-        return stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<min(range.upperBound, $0 + size) }
-    }
-
-    /// Weights per chunk of the always-exact outputs: the 1,608 special and timestamp tokens of a vocabulary make four.
-    private static let exactChunkWeights = 1 << 17
 
     /// Screens one row whose always-exact outputs are written: the excluded outputs set to `-∞`, the others scaled
     /// and those that could be the largest recomputed. Returns how many were.
