@@ -6,10 +6,11 @@
 
 Prints, each measured on a fresh server with tiny.en preloaded:
   - model load time (from /v1/models after --preload) and idle RSS with the model loaded;
-  - first request vs second request latency on the same clip;
+  - first request vs second request latency on the same clip, on --starts fresh servers (median);
   - throughput (audio seconds per wall second) of max(concurrency) requests sent one at a time, then with N concurrent
-    clients for each N, peak RSS, and the ratio to one at a time; every transcript must equal the lone request's
-    (determinism), or the run fails;
+    clients for each N, peak RSS, and the ratio to one at a time, in --rounds rounds whose order alternates (the
+    machine's speed drifts over a run: each round's ratio compares runs seconds apart; medians and ranges); every
+    transcript must equal the lone request's (determinism), or the run fails;
   - lone-request latency with the configured workers vs `--workers 1` (requests fully serialised, as before batching),
     both servers up at once and asked in turn (the machine's speed drifts over a run);
   - the floor for max(concurrency) concurrent requests: their encoder windows at the machine's sgemm throughput
@@ -18,7 +19,8 @@ Prints, each measured on a fresh server with tiny.en preloaded:
   - the ceiling of the concurrent/one-at-a-time ratio: a lone request's engine time with its decoder steps replaced by
     their share of the batched floor (the encoder and everything else cost the same batched or not);
   - memory per concurrent request: (peak RSS at max(concurrency) clients - idle RSS) / max(concurrency);
-  - slowdown of a lone request while another process keeps one core busy (`yes > /dev/null`).
+  - slowdown of a lone request while another process keeps one core busy (`yes > /dev/null`), median of
+    --contention-runs pairs in alternating order.
 """
 import argparse
 import concurrent.futures
@@ -54,6 +56,42 @@ def serve(binary, log, workers, queue_size, precision, decoder):
     return process, port, time.monotonic() - started
 
 
+def one_at_a_time(port, audio, n, reference):
+    """Sends `n` requests one after another: (wall seconds, mean latency)."""
+    start = time.monotonic()
+    for _ in range(n):
+        text, _ = transcribe(port, audio, "clip.wav")
+        if text != reference:
+            raise RuntimeError("a transcript sent one at a time differs from the first one")
+    wall = time.monotonic() - start
+    return wall, wall / n
+
+
+def concurrently(port, audio, n, reference):
+    """Sends `n` requests at once from `n` clients: (wall seconds, mean latency)."""
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        results = [f.result() for f in [pool.submit(transcribe, port, audio, "clip.wav") for _ in range(n)]]
+    wall = time.monotonic() - start
+    if any(text != reference for text, _ in results):
+        raise RuntimeError(f"a transcript under {n} concurrent clients differs from the lone request's")
+    return wall, sum(latency for _, latency in results) / n
+
+
+def first_requests(args, work, most, audio, reference):
+    """Starts a fresh server and times its first two requests: (seconds to ready, first, second)."""
+    process, port, ready = serve(args.binary, os.path.join(work, "server-start.log"), args.workers, most * 2,
+                                 args.encoder_precision, args.decoder_weights)
+    try:
+        time.sleep(1)
+        text, first = transcribe(port, audio, "clip.wav")
+        if text != reference:
+            raise RuntimeError("a fresh server's transcript differs from the first server's")
+        return ready, first, transcribe(port, audio, "clip.wav")[1]
+    finally:
+        common.stop(process)
+
+
 def engine_figures(binary, clip, precision, decoder):
     """`whisper-server bench --json` on the clip (second run: warm), all cores."""
     output = subprocess.run([binary, "bench", "--json", "--models-dir", os.path.join(ROOT, "models"), "--model", "tiny.en",
@@ -71,6 +109,9 @@ def main():
     parser.add_argument("--encoder-precision", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--decoder-weights", default="checkpoint", choices=["checkpoint", "int8"])
     parser.add_argument("--lone-runs", type=int, default=6, help="lone requests timed per configuration, in turn (median)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of one-at-a-time and concurrent runs (median ratio)")
+    parser.add_argument("--starts", type=int, default=3, help="fresh servers whose first two requests are timed (median)")
+    parser.add_argument("--contention-runs", type=int, default=3, help="alone/with `yes` pairs (median slowdown)")
     args = parser.parse_args()
     levels = [int(n) for n in args.concurrency.split(",")]
     most = max(levels)
@@ -82,46 +123,57 @@ def main():
     audio = open(clip, "rb").read()
     report, engine = engine_figures(args.binary, clip, args.encoder_precision, args.decoder_weights)
 
-    rows = []
     process, port, ready_seconds = serve(args.binary, os.path.join(work, "server.log"), args.workers, most * 2, args.encoder_precision, args.decoder_weights)
     try:
         time.sleep(1)
         idle_rss = common.rss_mb(process.pid)
         reference, first = transcribe(port, audio, "clip.wav")
         _, second = transcribe(port, audio, "clip.wav")
-        print(f"--workers {args.workers}: start to ready (process start + tiny.en load) {ready_seconds:.2f} s; "
-              f"idle RSS with tiny.en loaded {idle_rss:.0f} MB")
-        print(f"first request {first:.2f} s, second {second:.2f} s (first/second {first / second:.2f})")
+        starts = [(ready_seconds, first, second)]
+        for _ in range(args.starts - 1):
+            starts.append(first_requests(args, work, most, audio, reference))
+        ready_median = statistics.median(ready for ready, _, _ in starts)
+        first_ratios = [first / second for _, first, second in starts]
+        print(f"--workers {args.workers}: start to ready (process start + tiny.en load) {ready_median:.2f} s "
+              f"(median of {len(starts)} starts); idle RSS with tiny.en loaded {idle_rss:.0f} MB")
+        print(f"first request / second request {statistics.median(first_ratios):.2f} (median of {len(starts)} fresh "
+              f"servers: {', '.join(f'{first:.2f}/{second:.2f} s' for _, first, second in starts)})")
 
-        start = time.monotonic()
-        for _ in range(most):
-            text, _ = transcribe(port, audio, "clip.wav")
-            if text != reference:
-                raise RuntimeError("a transcript sent one at a time differs from the first one")
-        wall = time.monotonic() - start
-        sequential = most * args.clip_seconds / wall
-        rows.append((f"{most} one at a time", wall, sequential, 1.0, wall / most, common.peak_rss_mb(process.pid)))
-        for n in levels:
-            start = time.monotonic()
-            with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
-                futures = [pool.submit(transcribe, port, audio, "clip.wav") for _ in range(n)]
-                results = [f.result() for f in futures]
-            wall = time.monotonic() - start
-            if any(text != reference for text, _ in results):
-                raise RuntimeError(f"a transcript under {n} concurrent clients differs from the lone request's")
-            throughput = n * args.clip_seconds / wall
-            rows.append((f"{n} concurrent", wall, throughput, throughput / sequential, sum(t for _, t in results) / n,
-                         common.peak_rss_mb(process.pid)))
-        peak_at_most = max(r[5] for r in rows)  # VmHWM: the peak since start, reached under the most clients
-        measured_at_most = rows[1 + levels.index(most)][2]
+        # Each round runs every configuration, in the reverse order of the round before, and compares them within it.
+        sequential = f"{most} one at a time"
+        labels = [sequential] + [f"{n} concurrent" for n in levels]
+        runs = {label: [] for label in labels}  # (wall, throughput, mean latency) per round
+        ratios = {label: [] for label in labels}
+        for round_index in range(args.rounds):
+            measured = {}
+            order = labels if round_index % 2 == 0 else labels[::-1]
+            for label in order:
+                n = most if label == sequential else int(label.split()[0])
+                measured[label] = (one_at_a_time if label == sequential else concurrently)(port, audio, n, reference)
+            for label in labels:
+                wall, latency = measured[label]
+                throughput = (most if label == sequential else int(label.split()[0])) * args.clip_seconds / wall
+                runs[label].append((wall, throughput, latency))
+                ratios[label].append(throughput / (most * args.clip_seconds / measured[sequential][0]))
+        peak_at_most = common.peak_rss_mb(process.pid)  # VmHWM: the peak since start, reached under the most clients
+        measured_at_most = statistics.median(throughput for _, throughput, _ in runs[f"{most} concurrent"])
+        ratio_at_most = statistics.median(ratios[f"{most} concurrent"])
 
-        _, alone = transcribe(port, audio, "clip.wav")
-        hog = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            _, contended = transcribe(port, audio, "clip.wav")
-        finally:
-            hog.kill()
+        slowdowns = []
+        hog = None
+        for run in range(args.contention_runs):
+            times = {}
+            for busy in (False, True) if run % 2 == 0 else (True, False):
+                if busy:
+                    hog = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
+                    time.sleep(0.5)
+                try:
+                    times[busy] = transcribe(port, audio, "clip.wav")[1]
+                finally:
+                    if busy:
+                        hog.kill()
+                        hog.wait()
+            slowdowns.append((times[False], times[True]))
 
         serial, serial_port, _ = serve(args.binary, os.path.join(work, "server-1.log"), 1, most * 2, args.encoder_precision, args.decoder_weights)
         try:
@@ -137,10 +189,15 @@ def main():
         common.stop(process)
 
     print()
-    print(f"{args.clip_seconds:.0f} s clip, --workers {args.workers}")
-    print(f"{'requests':>18s} {'wall s':>7s} {'audio s/s':>9s} {'vs one at a time':>16s} {'mean latency s':>14s} {'peak RSS MB':>11s}")
-    for label, wall, throughput, ratio, latency, peak in rows:
-        print(f"{label:>18s} {wall:7.2f} {throughput:9.1f} {ratio:16.2f} {latency:14.2f} {peak:11.0f}")
+    print(f"{args.clip_seconds:.0f} s clip, --workers {args.workers}, {args.rounds} rounds in alternating order: medians "
+          f"(the ratio's range over the rounds)")
+    print(f"{'requests':>18s} {'wall s':>7s} {'audio s/s':>9s} {'vs one at a time':>22s} {'mean latency s':>14s}")
+    for label in labels:
+        wall, throughput, latency = (statistics.median(column) for column in zip(*runs[label]))
+        spread = "" if label == sequential else f"({min(ratios[label]):.2f}-{max(ratios[label]):.2f})"
+        print(f"{label:>18s} {wall:7.2f} {throughput:9.1f} {statistics.median(ratios[label]):10.2f} {spread:>11s} "
+              f"{latency:14.2f}")
+    print(f"peak RSS {peak_at_most:.0f} MB")
 
     print()
     print(f"lone request: --workers {args.workers} {lone:.2f} s, --workers 1 {old_lone:.2f} s "
@@ -175,9 +232,11 @@ def main():
     batched_wall = alone_wall - alone_steps + (weights_floor / most + cross_floor / most)
     print(f"ceiling of the ratio: a request alone {alone_wall:.2f} s of engine time, of which {alone_steps:.2f} s decoder steps; "
           f"with its steps at the batched floor ({(weights_floor + cross_floor) / most:.2f} s) {batched_wall:.2f} s -> at most "
-          f"{alone_wall / batched_wall:.2f}x one at a time; measured {rows[1 + levels.index(most)][3]:.2f}x")
+          f"{alone_wall / batched_wall:.2f}x one at a time; measured {ratio_at_most:.2f}x")
     print(f"memory per concurrent request: ({peak_at_most:.0f} - {idle_rss:.0f}) / {most} = {(peak_at_most - idle_rss) / most:.0f} MB")
-    print(f"contention: alone {alone:.2f} s, with `yes` busy {contended:.2f} s (slowdown {contended / alone:.2f}x)")
+    print(f"contention: slowdown {statistics.median(busy / alone for alone, busy in slowdowns):.2f}x with `yes` busy "
+          f"(median of {len(slowdowns)} pairs in alternating order: "
+          f"{', '.join(f'{alone:.2f} -> {busy:.2f} s' for alone, busy in slowdowns)})")
 
 
 if __name__ == "__main__":
