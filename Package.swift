@@ -49,6 +49,7 @@ let package = Package(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
+        .systemLibrary(name: "CAffinity"),
         .systemLibrary(name: "CPrefetch"),
         .systemLibrary(name: "CVNNI"),
         .systemLibrary(
@@ -78,7 +79,9 @@ let package = Package(
         ),
         .target(
             name: "WhisperTensor",
-            dependencies: ["CBLAS", "CDNNL", "CPrefetch", "WhisperKernels", "WhisperKernelsAVX512", "WhisperKernelsVNNI"],
+            dependencies: [
+                "CAffinity", "CBLAS", "CDNNL", "CPrefetch", "WhisperKernels", "WhisperKernelsAVX512", "WhisperKernelsVNNI",
+            ],
             swiftSettings: kernelSettings
         ),
         .target(

@@ -9,7 +9,7 @@ import Synchronization
 /// between the cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which
 /// costs 10–20 µs here, as much as the smaller products themselves. The team's workers spin for up to
 /// ``spinTime`` after a loop before they sleep, so a step wakes them about once (not while another process keeps
-/// the cores busy, see ``serve()``). The encoder's products and attention run on the team too, as blocks of rows and
+/// the cores busy, see ``serve()``; then each thread also keeps to a core of its own, ``CorePlacement``). The encoder's products and attention run on the team too, as blocks of rows and
 /// (head, query block) items (``Matrix/forEachRowBlock(_:_:)``).
 ///
 /// One loop runs on the team at a time. A loop started from inside one (e.g. a session's attention heads inside the
@@ -62,11 +62,16 @@ public final class WorkerTeam: Sendable {
     /// Workers asleep on ``wake``.
     private let sleepers = Atomic<Int>(0)
     private let wake = NSCondition()
+    /// Whether more threads wanted to run than the machine has cores when a worker last looked (``serve()``).
+    private let crowded = Atomic<Bool>(false)
+    /// Cores apart for the caller and the workers while the machine is crowded, if the process may use enough CPUs.
+    private let placement: CorePlacement?
 
     private init(workers: Int) {
         self.workers = max(0, workers)
+        placement = CorePlacement(threads: self.workers + 1)
         for index in 0..<self.workers {
-            let thread = Thread { [unowned self] in self.serve() }
+            let thread = Thread { [unowned self] in self.serve(index + 1) }
             thread.name = "whisper-team-\(index + 1)"
             thread.start()
         }
@@ -98,7 +103,10 @@ public final class WorkerTeam: Sendable {
             return
         }
         caller.store(pthread_self(), ordering: .relaxed)
+        let pinned = crowded.load(ordering: .relaxed) ? placement : nil
+        pinned?.pin(thread: 0)
         defer {
+            pinned?.release()
             caller.store(0, ordering: .relaxed)
             busy.store(false, ordering: .releasing)
         }
@@ -134,14 +142,16 @@ public final class WorkerTeam: Sendable {
         caller.load(ordering: .relaxed) == thread || workerThreads.withLock { $0.contains(thread) }
     }
 
-    /// A worker's life: wait for a loop (spinning, then asleep), help run it, repeat. While more threads want to run
-    /// than the machine has cores (another busy process, say), a spinning worker would only take turns with them for
-    /// its core: it then sleeps straight after each loop.
-    private func serve() {
+    /// A worker's life (team thread `index`): wait for a loop (spinning, then asleep), help run it, repeat. While more
+    /// threads want to run than the machine has cores (another busy process, say), a spinning worker would only take
+    /// turns with them for its core: it then sleeps straight after each loop, and the team's threads keep to cores of
+    /// their own (``CorePlacement``).
+    private func serve(_ index: Int) {
         workerThreads.withLock { $0.append(pthread_self()) }
         var seen = 0
         var spinTime = Self.spinTime
-        var loops = 0
+        var lastLook: UInt64 = 0
+        var pinned = false
         while true {
             var spins = 0
             var deadline: UInt64 = 0
@@ -167,16 +177,22 @@ public final class WorkerTeam: Sendable {
             }
             participants.wrappingSubtract(1, ordering: .sequentiallyConsistent)
 
-            loops += 1
-            if loops % Self.contentionWindow == 0 {
-                let crowded = (Self.runnableThreads() ?? 0) > ProcessInfo.processInfo.activeProcessorCount
-                spinTime = crowded ? 0 : Self.spinTime
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now - lastLook >= Self.contentionLookInterval else { continue }
+            lastLook = now
+            let isCrowded = (Self.runnableThreads() ?? 0) > ProcessInfo.processInfo.activeProcessorCount
+            crowded.store(isCrowded, ordering: .relaxed)
+            spinTime = isCrowded ? 0 : Self.spinTime
+            if let placement, isCrowded != pinned {
+                if isCrowded { placement.pin(thread: index) } else { placement.release() }
+                pinned = isCrowded
             }
         }
     }
 
-    /// Loops between two looks at how many threads want to run (some 8 decoder steps).
-    static let contentionWindow = 256
+    /// Nanoseconds between a worker's looks at how many threads want to run (some 8 decoder steps, or 2 of the
+    /// encoder's products).
+    static let contentionLookInterval: UInt64 = 15_000_000
 
     /// Threads on the machine that are running or waiting for a core now (`/proc/loadavg`), this one included.
     static func runnableThreads() -> Int? {

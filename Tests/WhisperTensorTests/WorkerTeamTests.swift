@@ -96,3 +96,71 @@ extension WorkerTeamTests {
         #expect(runnable >= 1)
     }
 }
+
+/// Beside another busy process the team's threads keep to cores of their own (``CorePlacement``), and go back to every
+/// core once the machine is quiet.
+@Suite struct CorePlacementTests {
+    @Test func pinsTheCallingThreadToItsOwnCoreAndReleasesIt() {
+        let cpus = CorePlacement.allowedCPUs()
+        #expect(!cpus.isEmpty)
+        #expect(CorePlacement(threads: cpus.count + 1) == nil)
+        #expect(CorePlacement(threads: 1) == nil)
+        guard cpus.count > 1, let placement = CorePlacement(threads: 2) else { return }
+        // On a thread of its own, so that a failure leaves no test thread pinned.
+        let seen = Mutex<[[Int]]>([])
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            for index in 0..<2 {
+                placement.pin(thread: index)
+                seen.withLock { $0.append(CorePlacement.allowedCPUs()) }
+            }
+            placement.release()
+            seen.withLock { $0.append(CorePlacement.allowedCPUs()) }
+            done.signal()
+        }.start()
+        done.wait()
+        #expect(seen.withLock { $0 } == [[cpus[0]], [cpus[1]], cpus])
+    }
+
+    @Test(.enabled(if: Matrix.threadCount > 1 && CorePlacement(threads: Matrix.threadCount) != nil))
+    func theTeamKeepsToCoresOfItsOwnWhileTheMachineIsCrowded() {
+        let everyCPU = CorePlacement.allowedCPUs()
+        /// Runs loops until one has each of its threads on every CPU (`pinned` false) or each on one CPU of its own
+        /// (`pinned` true), for at most 5 s; returns whether one did.
+        func loopsUntil(pinned: Bool) -> Bool {
+            let deadline = DispatchTime.now().uptimeNanoseconds + 5_000_000_000
+            while DispatchTime.now().uptimeNanoseconds < deadline {
+                let placements = Mutex<[pthread_t: [Int]]>([:])
+                WorkerTeam.shared.forEach(16) { _ in
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    while DispatchTime.now().uptimeNanoseconds - start < 200_000 {}
+                    let cpus = CorePlacement.allowedCPUs()
+                    placements.withLock { $0[pthread_self()] = cpus }
+                }
+                let seen = placements.withLock { Array($0.values) }
+                guard seen.count > 1 else { continue }
+                if pinned ? seen.allSatisfy({ $0.count == 1 }) && Set(seen).count == seen.count
+                    : seen.allSatisfy({ $0 == everyCPU })
+                {
+                    return true
+                }
+            }
+            return false
+        }
+        // As many spinning threads as cores: the machine has more threads that want to run than cores.
+        let stop = Atomic<Bool>(false)
+        let hogs = ProcessInfo.processInfo.activeProcessorCount
+        let stopped = DispatchSemaphore(value: 0)
+        for _ in 0..<hogs {
+            Thread {
+                while !stop.load(ordering: .relaxed) {}
+                stopped.signal()
+            }.start()
+        }
+        let pinnedWhileCrowded = loopsUntil(pinned: true)
+        stop.store(true, ordering: .relaxed)
+        for _ in 0..<hogs { stopped.wait() }
+        #expect(pinnedWhileCrowded)
+        #expect(loopsUntil(pinned: false))
+    }
+}
