@@ -3,7 +3,7 @@ import Synchronization
 
 extension Attention {
     /// Multi-head self-attention over fused `[Q | K | V]` rows (`rows × 3·width`, heads side by side in each part) with
-    /// bfloat16 products on AMX (see ``ProductPrecision/bfloat16``): queries, keys and values are rounded to bfloat16
+    /// bfloat16 products (see ``ProductPrecision/bfloat16``): queries, keys and values are rounded to bfloat16
     /// (one contiguous block per head), scores and their softmax computed in `Float` a block of query rows at a time,
     /// the weights rounded to bfloat16 for the product with the values. Heads are shared between threads. The result
     /// is written with heads side by side (`rows × width`).

@@ -2,7 +2,7 @@ internal import CDNNL
 
 /// `Y = epilogue(X · Wᵀ + b)` for a fixed row count on oneDNN's matmul, the bias and the epilogue applied as the kernel
 /// writes each block rather than in passes of their own:
-/// - bfloat16 (AMX): `W` rounded and packed into the kernel's layout once;
+/// - bfloat16 (AVX512-BF16 or AMX): `W` rounded and packed into the kernel's layout once;
 /// - `Float`: `W` as the layer holds it (PyTorch's layout), given at each call, so the weights are not held twice.
 final class LayerProduct: @unchecked Sendable {
     let rows: Int
@@ -131,7 +131,7 @@ final class LayerProduct: @unchecked Sendable {
 }
 
 /// `C = A · B` for bfloat16 operands given at each call (e.g. attention's queries and keys) and a `Float` result, in
-/// fixed shapes and strides, on oneDNN's matmul (AMX).
+/// fixed shapes and strides, on oneDNN's matmul (AVX512-BF16 or AMX).
 final class BFloat16MatMul: @unchecked Sendable {
     /// The shape and the strides (in elements) of both operands and the result.
     struct Shape: Hashable {

@@ -4,17 +4,19 @@ internal import CDNNL
 public enum ProductPrecision: String, Sendable, CaseIterable {
     /// `Float` operands and accumulation (`sgemm`): results match the reference implementations.
     case float32
-    /// Operands rounded to bfloat16 (8 bits of mantissa), accumulation in `Float`, on the CPU's AMX tiles through
-    /// oneDNN: several times the throughput of `float32`, at the cost of results that differ in the third digit.
+    /// Operands rounded to bfloat16 (8 bits of mantissa), accumulation in `Float`, on the CPU's bfloat16 instructions
+    /// (AVX512-BF16 dot products, or AMX tiles) through oneDNN: 1.5× (AVX512-BF16) to several times (AMX) the
+    /// throughput of `float32`, at the cost of results that differ in the third digit.
     case bfloat16
 
-    /// Whether this CPU runs bfloat16 products on AMX tiles (Sapphire Rapids and later), where ``bfloat16`` pays.
+    /// Whether this CPU has bfloat16 instructions (AVX512-BF16: Cooper Lake, Sapphire Rapids and later Xeons, AMD Zen 4
+    /// and later; AMX on the Xeons), where ``bfloat16`` pays.
     public static var bfloat16IsAccelerated: Bool {
-        let amx = dnnl_cpu_isa_avx512_core_amx.rawValue
-        return dnnl_get_effective_cpu_isa().rawValue & amx == amx
+        let bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & bf16 == bf16
     }
 
-    /// This precision where the CPU supports it, ``float32`` otherwise (bfloat16 without AMX).
+    /// This precision where the CPU supports it, ``float32`` otherwise (bfloat16 without bfloat16 instructions).
     public var available: ProductPrecision {
         self == .bfloat16 && !Self.bfloat16IsAccelerated ? .float32 : self
     }

@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Beam size (1 = greedy).")
     var beamSize: Int = 1
 
-    @Option(help: "Precision of the encoder's matrix products: float32 or bfloat16 (AMX).")
+    @Option(help: "Precision of the encoder's matrix products: float32 or bfloat16 (AVX512-BF16 or AMX).")
     var encoderPrecision: ProductPrecision = .float32
 
     @Option(help: "Transcriptions of each file (the first run after loading is reported apart from the rest).")

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     var workers: Int?
     @Option(
         name: .customLong("encoder-precision"),
-        help: "Encoder products in float32 (reference transcripts) or bfloat16 (AMX, faster) (WHISPER_ENCODER_PRECISION; default float32).")
+        help: "Encoder products in float32 (reference transcripts) or bfloat16 (AVX512-BF16 or AMX, faster) (WHISPER_ENCODER_PRECISION; default float32).")
     var encoderPrecision: ProductPrecision?
     @Option(
         name: .customLong("decoder-weights"),

@@ -27,7 +27,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Beam size (1 = greedy).")
     var beamSize: Int = 5
 
-    @Option(help: "Encoder products in float32 (reference transcripts) or bfloat16 (AMX where the CPU has it: faster).")
+    @Option(help: "Encoder products in float32 (reference transcripts) or bfloat16 (AVX512-BF16 or AMX where the CPU has it: faster).")
     var encoderPrecision: ProductPrecision = .float32
 
     @Option(help: "Temperature; 0 tries 0, 0.2 … 1.0 as fallback, a higher value starts the fallback there.")

@@ -54,7 +54,7 @@ import WhisperTensor
         #expect(ourSourceWER <= oracleSourceWER + 0.02)
     }
 
-    /// The reduced-precision settings (a bfloat16 encoder on AMX, int8 decoder weights, and both) keep the oracle's
+    /// The reduced-precision settings (a bfloat16 encoder where the CPU has bfloat16 instructions, int8 decoder weights, and both) keep the oracle's
     /// accuracy against the source texts: their transcripts may differ from the oracle's in places (as faster-whisper's
     /// int8 ones do), but not be worse, and they repeat exactly.
     @Test(arguments: [(ProductPrecision.bfloat16, DecoderWeights.checkpoint), (.float32, .int8), (.bfloat16, .int8)])

@@ -77,7 +77,7 @@ struct ServerLiveModelTests {
         }
     }
 
-    /// A server whose encoder runs in bfloat16 (AMX where the CPU has it; prepared when the model loads, as `serve`
+    /// A server whose encoder runs in bfloat16 (where the CPU has bfloat16 instructions; prepared when the model loads, as `serve`
     /// does) and whose decoder holds int8 weights still transcribes real speech correctly.
     @Test func reducedPrecisionTranscribesRealSpeech() async throws {
         var configuration = self.configuration

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import WhisperTensor
 
-/// bfloat16 products (AMX through oneDNN) against double precision: within bfloat16's rounding (8 bits of mantissa on
+/// bfloat16 products (AVX512-BF16 or AMX through oneDNN) against double precision: within bfloat16's rounding (8 bits of mantissa on
 /// the operands, so relative errors around 2⁻⁹ per product, which grow with the square root of the sum's length).
-/// Where the CPU has no AMX, ``ProductPrecision/bfloat16`` falls back to `float32` and the results must be exact.
+/// Where the CPU has neither, ``ProductPrecision/bfloat16`` falls back to `float32` and the results must be exact.
 @Suite struct BFloat16ProductTests {
     var random = TensorOperationTests.Generator(seed: 11)
 

@@ -60,7 +60,7 @@ public final class WhisperModel: Sendable {
         return WhisperModel(info: info, weights: quantized, tokenizer: tokenizer, configuration: configuration)
     }
 
-    /// Prepares the encoder's products in `precision` (bfloat16: weights packed for AMX, kernels compiled) by encoding a
+    /// Prepares the encoder's products in `precision` (bfloat16: weights packed for the kernels, kernels compiled) by encoding a
     /// window of silence, so that the first transcription does not pay for it. Nothing to do for float32.
     public func prepareEncoder(precision: ProductPrecision) {
         guard precision.available == .bfloat16 else { return }

@@ -61,7 +61,7 @@ public struct TranscriptionOptions: Sendable, Equatable {
     /// ``Transcript/filtered``. Off by default, so that transcripts match the reference implementation's.
     public var filterHallucinations: Bool = false
     /// The precision of the encoder's matrix products: `float32` (the default) matches the reference implementation;
-    /// `bfloat16` runs them on AMX tiles where ``ProductPrecision/bfloat16IsAccelerated``, several times faster, with
+    /// `bfloat16` runs them on bfloat16 instructions where ``ProductPrecision/bfloat16IsAccelerated``, faster, with
     /// encoder states that differ in the third digit (transcripts may differ in places, as with the reference's int8).
     public var encoderPrecision: ProductPrecision = .float32
 

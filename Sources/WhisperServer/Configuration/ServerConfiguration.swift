@@ -75,7 +75,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// Seconds a request may take from arrival to answer (queueing, decoding, inference) before 504. Default: 600.
         public var requestTimeout: Double = 600
         /// Precision of the encoder's matrix products: `float32` gives the reference implementation's transcripts;
-        /// `bfloat16` runs them on AMX tiles (several times faster where the CPU has AMX, `float32` elsewhere) with
+        /// `bfloat16` runs them on bfloat16 instructions (AVX512-BF16 or AMX; `float32` on CPUs without) with
         /// transcripts that may differ in places. Default: float32.
         public var encoderPrecision: ProductPrecision = .float32
         /// How the decoder's per-step matrices are held: as the checkpoint has them (reference transcripts) or `int8`
