@@ -9,8 +9,9 @@ import Synchronization
 /// between the cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which
 /// costs 10–20 µs here, as much as the smaller products themselves. The team's workers spin for up to
 /// ``spinTime`` after a loop before they sleep, so a step wakes them about once (not while another process keeps
-/// the cores busy, see ``serve()``; then each thread also keeps to a core of its own, ``CorePlacement``). The encoder's products and attention run on the team too, as blocks of rows and
-/// (head, query block) items (``Matrix/forEachRowBlock(_:_:)``).
+/// the cores busy, see ``serve()``; then each thread also keeps to a core of its own, ``CorePlacement``). The
+/// encoder's products and attention run on the team too, as blocks of rows and (head, query block) items
+/// (``Matrix/forEachRowBlock(_:_:)``).
 ///
 /// One loop runs on the team at a time. A loop started from inside one (e.g. a session's attention heads inside the
 /// loop over the sessions of a batched step) runs on its thread alone, as the outer loop already has every core; a
