@@ -1,7 +1,7 @@
 internal import CAffinity
 
-/// A core of its own for each of a ``WorkerTeam``'s threads (its caller and its workers), among the CPUs the process
-/// may use.
+/// A core of its own for each of a ``WorkerTeam``'s threads (its caller and its workers), when the team has one thread
+/// per CPU the process may use.
 ///
 /// While another busy process shares the machine, more threads want to run than there are cores, and the scheduler
 /// may put two of the team's threads on one core and leave the intruder a core to itself: a loop then runs on half the
@@ -18,14 +18,14 @@ struct CorePlacement: Sendable {
     /// Mask words: 1,024 CPUs.
     private static let words = 16
 
-    /// The placement for `threads` threads (the calling thread's CPUs shared out), or `nil` when the calling thread may
-    /// use fewer CPUs than that.
+    /// The placement for `threads` threads, one on each CPU the calling thread may use; `nil` unless there are as many
+    /// (with CPUs to spare, which ones the team should keep to is the scheduler's call).
     init?(threads: Int) {
         guard threads > 1, let mask = Self.affinityMask() else { return nil }
         let cpus = Self.cpus(in: mask)
-        guard cpus.count >= threads else { return nil }
+        guard cpus.count == threads else { return nil }
         everyCore = mask
-        ownCores = cpus.prefix(threads).map { cpu in
+        ownCores = cpus.map { cpu in
             var own = [UInt](repeating: 0, count: Self.words)
             own[cpu / UInt.bitWidth] = 1 << (cpu % UInt.bitWidth)
             return own

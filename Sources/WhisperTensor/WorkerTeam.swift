@@ -65,7 +65,8 @@ public final class WorkerTeam: Sendable {
     private let wake = NSCondition()
     /// Whether more threads wanted to run than the machine has cores when a worker last looked (``serve()``).
     private let crowded = Atomic<Bool>(false)
-    /// Cores apart for the caller and the workers while the machine is crowded, if the process may use enough CPUs.
+    /// Cores apart for the caller and the workers while the machine is crowded, when they are one per CPU the
+    /// process may use.
     private let placement: CorePlacement?
 
     private init(workers: Int) {
