@@ -140,27 +140,25 @@ def main():
               f"servers: {', '.join(f'{first:.2f}/{second:.2f} s' for _, first, second in starts)})")
 
         # Each round runs every configuration, in the reverse order of the round before, and compares them within it.
-        sequential = f"{most} one at a time"
-        labels = [sequential] + [f"{n} concurrent" for n in levels]
-        runs = {label: [] for label in labels}  # (wall, throughput, mean latency) per round
-        ratios = {label: [] for label in labels}
+        configurations = [(f"{most} one at a time", most, one_at_a_time)] + [
+            (f"{n} concurrent", n, concurrently) for n in levels]
+        sequential = configurations[0][0]
+        runs = {label: [] for label, _, _ in configurations}  # (wall, throughput, mean latency) per round
+        ratios = {label: [] for label, _, _ in configurations}
         for round_index in range(args.rounds):
-            measured = {}
-            order = labels if round_index % 2 == 0 else labels[::-1]
-            for label in order:
-                n = most if label == sequential else int(label.split()[0])
-                measured[label] = (one_at_a_time if label == sequential else concurrently)(port, audio, n, reference)
-            for label in labels:
+            order = configurations if round_index % 2 == 0 else configurations[::-1]
+            measured = {label: send(port, audio, n, reference) for label, n, send in order}
+            sequential_throughput = most * args.clip_seconds / measured[sequential][0]
+            for label, n, _ in configurations:
                 wall, latency = measured[label]
-                throughput = (most if label == sequential else int(label.split()[0])) * args.clip_seconds / wall
+                throughput = n * args.clip_seconds / wall
                 runs[label].append((wall, throughput, latency))
-                ratios[label].append(throughput / (most * args.clip_seconds / measured[sequential][0]))
+                ratios[label].append(throughput / sequential_throughput)
         peak_at_most = common.peak_rss_mb(process.pid)  # VmHWM: the peak since start, reached under the most clients
         measured_at_most = statistics.median(throughput for _, throughput, _ in runs[f"{most} concurrent"])
         ratio_at_most = statistics.median(ratios[f"{most} concurrent"])
 
         slowdowns = []
-        hog = None
         for run in range(args.contention_runs):
             times = {}
             for busy in (False, True) if run % 2 == 0 else (True, False):
@@ -192,7 +190,7 @@ def main():
     print(f"{args.clip_seconds:.0f} s clip, --workers {args.workers}, {args.rounds} rounds in alternating order: medians "
           f"(the ratio's range over the rounds)")
     print(f"{'requests':>18s} {'wall s':>7s} {'audio s/s':>9s} {'vs one at a time':>22s} {'mean latency s':>14s}")
-    for label in labels:
+    for label, _, _ in configurations:
         wall, throughput, latency = (statistics.median(column) for column in zip(*runs[label]))
         spread = "" if label == sequential else f"({min(ratios[label]):.2f}-{max(ratios[label]):.2f})"
         print(f"{label:>18s} {wall:7.2f} {throughput:9.1f} {statistics.median(ratios[label]):10.2f} {spread:>11s} "
