@@ -81,6 +81,7 @@ import WhisperTensor
         }
         let alone = try inputs.map { try Self.model.transcribe($0.samples, options: $0.options) }
         for repetition in 0..<2 {
+            let before = WhisperModel.computeActivity
             let together = try Self.concurrently(inputs.count) { index throws(TranscriptionError) in
                 try Self.model.transcribe(inputs[index].samples, options: inputs[index].options)
             }.map { try $0.get() }
@@ -91,8 +92,49 @@ import WhisperTensor
             let batched = together.map(\.statistics.batchedSteps).reduce(0, +)
             print("concurrent transcriptions: \(batched) of \(together.map(\.statistics.decodedTokens).reduce(0, +)) decoder steps batched")
             #expect(batched > 0)
+            // The gate's counters saw passes that advanced several transcriptions (other suites may add their own).
+            let after = WhisperModel.computeActivity
+            let passes = after.decoderPasses - before.decoderPasses
+            #expect(passes > 0 && after.decoderPassSessions - before.decoderPassSessions > passes)
+            #expect(after.decoderPassesBySessions.dropFirst().reduce(0, +) > before.decoderPassesBySessions.dropFirst().reduce(0, +))
+            for work in [ComputeWork.encoder, .prompt, .alignment, .decoderStep] {
+                #expect(after.seconds[work, default: 0] > before.seconds[work, default: 0], "\(work)")
+            }
         }
         #expect(alone.allSatisfy { $0.statistics.batchedSteps == 0 })
+    }
+
+    /// The gate counts its work: the time exclusive work and decoder passes held it, by kind, and how many sessions
+    /// each pass advanced.
+    @Test func gateCountsItsWork() throws {
+        let gate = ComputeGate()
+        #expect(gate.activity == ComputeActivity())
+        try gate.exclusive(.prompt, isCancelled: { false }) { Thread.sleep(forTimeInterval: 0.02) }
+        let model = ObjectIdentifier(Self.model)
+        var session = try Self.session("hello-world", generated: [])
+        for token in Self.model.tokenizer.encode(" Hello world") {
+            _ = try gate.decoding(model: model) { () throws(TranscriptionError) in
+                try gate.step(&session, tokens: [token], model: model, isCancelled: { false })
+            }
+        }
+        let activity = gate.activity
+        let steps = Self.model.tokenizer.encode(" Hello world").count
+        #expect(activity.seconds[.prompt, default: 0] >= 0.02 && activity.seconds[.prompt, default: 0] < 5)
+        #expect(activity.seconds[.decoderStep, default: 0] > 0)
+        #expect(activity.seconds[.encoder] == nil)
+        #expect(activity.decoderPasses == steps && activity.decoderPassSessions == steps)
+        #expect(activity.decoderPassesBySessions == [steps, 0, 0, 0, 0, 0, 0])
+    }
+
+    /// Work on half the cores counts half its time; passes count in the bucket of their session count.
+    @Test func activityCountsSharedWorkHalfAndBucketsPasses() {
+        var activity = ComputeActivity()
+        activity.record(.encoder, elapsed: .milliseconds(300), sharedCores: false)
+        activity.record(.encoder, elapsed: .milliseconds(200), sharedCores: true)
+        #expect(abs(activity.seconds[.encoder, default: 0] - 0.4) < 1e-9)
+        for sessions in [1, 2, 3, 8, 9, 32, 33] { activity.recordDecoderPass(sessions: sessions) }
+        #expect(activity.decoderPasses == 7 && activity.decoderPassSessions == 88)
+        #expect(activity.decoderPassesBySessions == [1, 1, 1, 1, 1, 1, 1])
     }
 
     /// Work waiting for a held gate leaves when cancelled, without running; the gate then serves the next one at once.
@@ -103,12 +145,12 @@ import WhisperTensor
         let start = ContinuousClock.now
         var ran = false
         #expect(throws: TranscriptionError.self) {
-            try gate.exclusive(isCancelled: { ContinuousClock.now - start > .milliseconds(50) }) { ran = true }
+            try gate.exclusive(.encoder, isCancelled: { ContinuousClock.now - start > .milliseconds(50) }) { ran = true }
         }
         #expect(!ran)
         finish.signal()
         done.wait()
-        #expect(try gate.exclusive(isCancelled: { false }) { 42 } == 42)
+        #expect(try gate.exclusive(.encoder, isCancelled: { false }) { 42 } == 42)
     }
 
     /// Two pieces of exclusive work queued together hold the gate at the same time, each on half the cores (each
@@ -117,7 +159,7 @@ import WhisperTensor
     func adjacentExclusiveWorkSharesTheCores() throws {
         let cores = Matrix.threadCount
         let gate = ComputeGate()
-        #expect(try gate.exclusive(isCancelled: { false }) { Matrix.threadCount } == cores)
+        #expect(try gate.exclusive(.encoder, isCancelled: { false }) { Matrix.threadCount } == cores)
         let finish = Self.holdGate(gate)
         let arrived = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
         let seen = Mutex<[Int: (threads: Int, metTheOther: Bool)]>([:])
@@ -125,7 +167,7 @@ import WhisperTensor
         for index in 0..<2 {
             done.enter()
             Thread {
-                try? gate.exclusive(isCancelled: { false }) {
+                try? gate.exclusive(.encoder, isCancelled: { false }) {
                     arrived[index].signal()
                     let met = arrived[1 - index].wait(timeout: .now() + 5) == .success
                     seen.withLock { $0[index] = (Matrix.threadCount, met) }
@@ -141,7 +183,7 @@ import WhisperTensor
             #expect(seen.withLock { $0[index]?.threads } == cores / 2)
             #expect(seen.withLock { $0[index]?.metTheOther } == true)
         }
-        #expect(try gate.exclusive(isCancelled: { false }) { Matrix.threadCount } == cores)
+        #expect(try gate.exclusive(.encoder, isCancelled: { false }) { Matrix.threadCount } == cores)
     }
 
     /// A decoder step queued next to exclusive work runs beside it, each on half the cores (the exclusive work sees the
@@ -159,7 +201,7 @@ import WhisperTensor
         let finish = Self.holdGate(gate)
         done.enter()
         Thread {
-            try? gate.exclusive(isCancelled: { false }) {
+            try? gate.exclusive(.encoder, isCancelled: { false }) {
                 metTheStep.withLock { $0 = stepped.wait(timeout: .now() + 10) == .success }
             }
             done.leave()
@@ -208,7 +250,7 @@ import WhisperTensor
         let holding = DispatchSemaphore(value: 0)
         let finish = DispatchSemaphore(value: 0)
         Thread {
-            try? gate.exclusive(isCancelled: { false }) {
+            try? gate.exclusive(.encoder, isCancelled: { false }) {
                 holding.signal()
                 finish.wait()
             }

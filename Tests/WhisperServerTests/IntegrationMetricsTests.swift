@@ -55,6 +55,15 @@ struct IntegrationMetricsTests {
             #expect((value("whisper_queue_wait_seconds_count") ?? 0) >= 1)
             #expect(text.contains("whisper_decode_errors_total{kind="), "\(text)")
             #expect(text.contains(#"whisper_http_request_duration_seconds_bucket{route="/v1/audio/transcriptions",method="POST",le="600"#), "buckets reach 10 minutes")
+            // The engine's counters (the whole process's: earlier tests' work counts too).
+            for work in ["encoder", "prompt", "decoder_step"] {
+                #expect((value(#"whisper_engine_seconds_total{work="\#(work)"}"#) ?? 0) > 0, "\(work)")
+            }
+            #expect(value(#"whisper_engine_seconds_total{work="alignment"}"#) != nil)
+            let passes = try #require(value("whisper_decoder_pass_sessions_count"))
+            #expect(passes >= 10, "hello-world takes a few decoder steps")
+            #expect(value(#"whisper_decoder_pass_sessions_bucket{le="+Inf"}"#) == passes)
+            #expect((value("whisper_decoder_pass_sessions_sum") ?? 0) >= passes)
         }
     }
 }

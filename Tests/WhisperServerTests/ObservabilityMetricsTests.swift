@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Prometheus
 import Testing
 
+@testable import WhisperEngine
 @testable import WhisperServer
 
 @Suite("Observability: metrics")
@@ -72,5 +73,41 @@ struct ObservabilityMetricsTests {
     @Test func durationBucketsReachTenMinutes() {
         #expect(WhisperMetrics.durationBuckets.last == 600)
         #expect(WhisperMetrics.durationBuckets == WhisperMetrics.durationBuckets.sorted())
+    }
+
+    /// The engine's counters as exposition lines: every kind of work (zero when none ran), the passes' histogram
+    /// with cumulative buckets, all after the registry's metrics.
+    @Test func engineCountersRender() async throws {
+        var activity = ComputeActivity()
+        activity.record(.encoder, elapsed: .milliseconds(1500), sharedCores: false)
+        activity.record(.decoderStep, elapsed: .milliseconds(500), sharedCores: true)
+        for sessions in [1, 1, 3, 8, 40] { activity.recordDecoderPass(sessions: sessions) }
+        let lines = EngineMetrics.render(activity).split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"whisper_engine_seconds_total{work="encoder"} 1.5"#))
+        #expect(lines.contains(#"whisper_engine_seconds_total{work="decoder_step"} 0.25"#))
+        #expect(lines.contains(#"whisper_engine_seconds_total{work="prompt"} 0.0"#))
+        #expect(lines.contains("# TYPE whisper_engine_seconds_total counter"))
+        #expect(lines.contains("# TYPE whisper_decoder_pass_sessions histogram"))
+        let buckets = lines.filter { $0.hasPrefix("whisper_decoder_pass_sessions_bucket") }
+        #expect(buckets == [
+            #"whisper_decoder_pass_sessions_bucket{le="1"} 2"#, #"whisper_decoder_pass_sessions_bucket{le="2"} 2"#,
+            #"whisper_decoder_pass_sessions_bucket{le="4"} 3"#, #"whisper_decoder_pass_sessions_bucket{le="8"} 4"#,
+            #"whisper_decoder_pass_sessions_bucket{le="16"} 4"#, #"whisper_decoder_pass_sessions_bucket{le="32"} 4"#,
+            #"whisper_decoder_pass_sessions_bucket{le="+Inf"} 5"#,
+        ])
+        #expect(lines.contains("whisper_decoder_pass_sessions_sum 53") && lines.contains("whisper_decoder_pass_sessions_count 5"))
+
+        let registry = PrometheusCollectorRegistry()
+        WhisperMetrics(factory: PrometheusMetrics.makeFactory(registry: registry)).setModelsLoaded(1)
+        let router = Router(context: SecurityTestContext.self)
+        let scraped = activity
+        router.get("/metrics") { _, _ in PrometheusMetrics.response(registry: registry, engine: scraped) }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.securityBodyString.hasPrefix(
+                    "# TYPE whisper_models_loaded gauge\nwhisper_models_loaded 1.0\n# HELP whisper_engine_seconds_total"),
+                    "\(response.securityBodyString)")
+            }
+        }
     }
 }

@@ -40,7 +40,7 @@ struct TokenDecoder {
     ) throws(TranscriptionError) -> DecodingResult {
         let sotIndex = prompt.lastIndex(of: special.startOfTranscript) ?? 0
         var first: [[Float]] = []
-        var session = try gate.exclusive(isCancelled: isCancelled) {
+        var session = try gate.exclusive(.prompt, isCancelled: isCancelled) {
             var session = DecoderSession(weights: weights, audio: audio)
             first = session.forward([prompt], logitsAt: [sotIndex, prompt.count - 1])[0]
             return session

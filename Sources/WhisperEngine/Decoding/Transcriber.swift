@@ -126,7 +126,7 @@ struct Transcriber {
             }
             let encodeStart = DispatchTime.now().uptimeNanoseconds
             let features = mel.window(from: seek, count: segmentSize)
-            let audio = try model.gate.exclusive(isCancelled: isCancelled) { encoder.encode(features) }
+            let audio = try model.gate.exclusive(.encoder, isCancelled: isCancelled) { encoder.encode(features) }
             statistics.encodedWindows += 1
             statistics.encoderSeconds += Self.seconds(since: encodeStart)
             if language == nil {
@@ -258,7 +258,7 @@ struct Transcriber {
 
     private func detectLanguage(audio: Tensor, isCancelled: () -> Bool) throws(TranscriptionError) -> String {
         let special = model.specialTokens
-        let logits = try model.gate.exclusive(isCancelled: isCancelled) {
+        let logits = try model.gate.exclusive(.prompt, isCancelled: isCancelled) {
             var session = DecoderSession(weights: model.weights, audio: audio)
             return session.forward([[special.startOfTranscript]], logitsAt: [0])[0][0]
         }

@@ -44,7 +44,7 @@ struct WordAligner {
         let rows = tokens.count
         // heads × tokens × usedFrames, each row renormalised over the frames that hold audio.
         var weights = [Float](repeating: 0, count: selected.count * rows * usedFrames)
-        let logits = try model.gate.exclusive(isCancelled: isCancelled) {
+        let logits = try model.gate.exclusive(.alignment, isCancelled: isCancelled) {
             var session = DecoderSession(weights: model.weights, audio: audio)
             return session.forward([tokens], logitsAt: Array(startSequence.count..<(startSequence.count + textTokens.count)),
                 crossAttention: { layer, head, attention in

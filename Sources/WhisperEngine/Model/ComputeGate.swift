@@ -6,7 +6,7 @@ import WhisperTensor
 /// concurrent transcriptions into batched passes.
 ///
 /// The encoder is compute-bound, a decoder step bandwidth-bound: reading the weights once for eight sequences costs
-/// little more than for one. So encoder windows and prompts hold the gate (``exclusive(isCancelled:_:)``), and a
+/// little more than for one. So encoder windows and prompts hold the gate (``exclusive(_:isCancelled:_:)``), and a
 /// decoder step queues for it (``step(_:tokens:model:isCancelled:)``): whoever gets the gate runs every queued step of
 /// its model as one pass (leader/follower combining), then wakes their owners. Logit rules, beam bookkeeping and text
 /// run outside the gate and overlap.
@@ -61,6 +61,8 @@ final class ComputeGate: Sendable {
         var active: [ObjectIdentifier: Int] = [:]
         /// Results of steps a leader ran, until their owners collect them.
         var results: [UInt64: StepResult] = [:]
+        /// What the work that held the gate has done so far.
+        var activity = ComputeActivity()
 
         /// Exclusive work is always ready; steps of a model once every active loop of it has queued one.
         func isReady(_ waiter: Waiter) -> Bool {
@@ -106,19 +108,25 @@ final class ComputeGate: Sendable {
     private static let cancellationPoll = DispatchTimeInterval.milliseconds(20)
 
     /// Runs `body` holding the gate, after the ready work queued before it; on half the cores when another piece of
-    /// work holds it too.
+    /// work holds it too. Its time counts in ``activity`` as `work`.
     /// - Throws: ``TranscriptionError/Kind/cancelled`` when `isCancelled` turns true while waiting.
-    func exclusive<Result>(isCancelled: () -> Bool, _ body: () -> Result) throws(TranscriptionError) -> Result {
+    func exclusive<Result>(
+        _ work: ComputeWork, isCancelled: () -> Bool, _ body: () -> Result
+    ) throws(TranscriptionError) -> Result {
         let own = enqueue(step: nil)
         for other in own.granted where other.id != own.waiter.id { other.wake.signal() }
         if !own.granted.contains(where: { $0.id == own.waiter.id }) {
             try wait(own.waiter.id, wake: own.waiter.wake, isCancelled: isCancelled)
         }
         let sharing = state.withLock { $0.shared.remove(own.waiter.id) != nil }
-        defer { release(sharing: sharing) }
+        let start = ContinuousClock.now
+        defer { release(sharing: sharing, after: (work, ContinuousClock.now - start)) }
         guard sharing else { return body() }
         return Matrix.withThreadLimit(Matrix.threadCount / 2, body)
     }
+
+    /// What the work that held this gate has done so far.
+    var activity: ComputeActivity { state.withLock { $0.activity } }
 
     /// Waiters queued for the gate.
     var queuedCount: Int { state.withLock { $0.queue.count } }
@@ -191,15 +199,18 @@ final class ComputeGate: Sendable {
         let steps = ([own] + followers).map { $0.step! }
         let sharing = state.withLock { $0.shared.remove(own.id) != nil }
         let pass = { DecoderSession.step(steps.map(\.session), tokens: steps.map(\.tokens)) }
+        let start = ContinuousClock.now
         let logits = sharing ? Matrix.withThreadLimit(Matrix.threadCount / 2, pass) : pass()
+        let elapsed = ContinuousClock.now - start
         let batched = steps.count > 1
         state.withLock { state in
             for (follower, logits) in zip(followers, logits.dropFirst()) {
                 state.results[follower.id] = StepResult(logits: logits, batched: batched)
             }
+            state.activity.recordDecoderPass(sessions: steps.count)
         }
         for follower in followers { follower.wake.signal() }
-        release(sharing: sharing)
+        release(sharing: sharing, after: (.decoderStep, elapsed))
         return StepResult(logits: logits[0], batched: batched)
     }
 
@@ -219,9 +230,11 @@ final class ComputeGate: Sendable {
         }
     }
 
-    /// Gives up this thread's hold on the gate and hands it on to whoever is ready.
-    private func release(sharing: Bool = false) {
+    /// Gives up this thread's hold on the gate, counting the time of the work done holding it, and hands it on to
+    /// whoever is ready.
+    private func release(sharing: Bool, after work: (kind: ComputeWork, elapsed: Duration)) {
         let next: [Waiter] = state.withLock { state in
+            state.activity.record(work.kind, elapsed: work.elapsed, sharedCores: sharing)
             state.holders -= 1
             if sharing { state.sharing -= 1 }
             return state.dispatch()

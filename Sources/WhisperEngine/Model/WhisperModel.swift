@@ -65,7 +65,7 @@ public final class WhisperModel: Sendable {
     public func prepareEncoder(precision: ProductPrecision) {
         guard precision.available == .bfloat16 else { return }
         let features = [Float](repeating: 0, count: LogMelSpectrogram.windowFrames * info.melBins)
-        _ = try? gate.exclusive(isCancelled: { false }) { Encoder(weights: weights, precision: precision).encode(features) }
+        _ = try? gate.exclusive(.warmUp, isCancelled: { false }) { Encoder(weights: weights, precision: precision).encode(features) }
     }
 
     /// Encodes the first 30 s window of `samples` (16 kHz mono) and returns the seconds the encoder took, for
@@ -74,7 +74,7 @@ public final class WhisperModel: Sendable {
         let features = LogMelSpectrogram(samples: Array(samples.prefix(LogMelSpectrogram.windowFrames * LogMelSpectrogram.hopLength)), melBins: info.melBins)
             .window(from: 0, count: LogMelSpectrogram.windowFrames)
         let encoder = Encoder(weights: weights, precision: precision)
-        let elapsed = try? gate.exclusive(isCancelled: { false }) { () -> Duration in
+        let elapsed = try? gate.exclusive(.encoder, isCancelled: { false }) { () -> Duration in
             let start = ContinuousClock.now
             _ = encoder.encode(features)
             return ContinuousClock.now - start
@@ -82,6 +82,9 @@ public final class WhisperModel: Sendable {
         guard let elapsed else { return .nan }
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
+
+    /// What the engine's cores have done for every model's transcriptions since the process started.
+    public static var computeActivity: ComputeActivity { ComputeGate.shared.activity }
 
     /// Threads the matrix products use (OpenBLAS's pool and the decoder's split products), for the whole process.
     /// Concurrent transcriptions take turns on the cores (an encoder window or prompt at a time, decoder steps

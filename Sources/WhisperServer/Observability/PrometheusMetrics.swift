@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Metrics
 import Prometheus
+import WhisperEngine
 
 /// Prometheus wiring: a factory with our histogram buckets, the global bootstrap, and the `/metrics` response.
 ///
@@ -32,11 +33,14 @@ public enum PrometheusMetrics {
         MetricsSystem.bootstrap(makeFactory(registry: registry))
     }
 
-    /// The registry rendered as a `200 text/plain; version=0.0.4` response.
-    public static func response(registry: PrometheusCollectorRegistry) -> Response {
+    /// The registry, then the engine's counters (``EngineMetrics``), as a `200 text/plain; version=0.0.4` response.
+    public static func response(
+        registry: PrometheusCollectorRegistry, engine: ComputeActivity = WhisperModel.computeActivity
+    ) -> Response {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 * 1024)
         registry.emit(into: &bytes)
+        bytes += EngineMetrics.render(engine).utf8
         return Response(
             status: .ok,
             headers: [.contentType: contentType],

@@ -37,6 +37,11 @@ public struct WhisperMetrics: Sendable {
         public static let authRejections = "whisper_auth_rejections_total"
         /// Counter: audio that could not be decoded, by `kind`.
         public static let decodeErrors = "whisper_decode_errors_total"
+        /// Counter: seconds of the engine's cores per kind of `work` (``WhisperEngine/ComputeWork``), every model;
+        /// work on half the cores counts half (rendered by ``EngineMetrics``).
+        public static let engineSeconds = "whisper_engine_seconds_total"
+        /// Histogram: transcriptions advanced by each decoder pass (the batch), every model (``EngineMetrics``).
+        public static let decoderPassSessions = "whisper_decoder_pass_sessions"
     }
 
     /// Histogram buckets in seconds for request, queue-wait and model-load durations: 5 ms … 10 min.
