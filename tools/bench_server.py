@@ -18,6 +18,9 @@ Prints, each measured on a fresh server with tiny.en preloaded:
     `whisper-server bench`, and how close the measured throughput comes to it;
   - the ceiling of the concurrent/one-at-a-time ratio: a lone request's engine time with its decoder steps replaced by
     their share of the batched floor (the encoder and everything else cost the same batched or not);
+  - where the engine's time went in each configuration (from /metrics: encoder windows, prompts, decoder steps and
+    their mean batch), and the bound that implies: with decoder steps free, the concurrent run would still take its
+    encoder windows and prompts;
   - memory per concurrent request: (peak RSS at max(concurrency) clients - idle RSS) / max(concurrency);
   - slowdown of a lone request while another process keeps one core busy (`yes > /dev/null`), median of
     --contention-runs pairs in alternating order.
@@ -46,6 +49,34 @@ def transcribe(port, audio, name):
     if response.status != 200:
         raise RuntimeError(f"transcription failed: {response.status} {response.body[:200]!r}")
     return json.loads(response.body)["text"], elapsed
+
+
+ENGINE_WORK = ("encoder", "prompt", "alignment", "decoder_step", "warm_up")
+
+
+def engine_activity(port):
+    """The engine's counters from /metrics: seconds of the cores per kind of work, decoder passes and the
+    transcriptions they advanced."""
+    response = common.request("127.0.0.1", port, "GET", "/metrics", timeout=30)
+    if response.status != 200:
+        raise RuntimeError(f"/metrics answered {response.status}")
+    values = {}
+    for line in response.body.decode().splitlines():
+        if line.startswith("whisper_engine_seconds_total{") or line.startswith("whisper_decoder_pass_sessions_"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    activity = {work: values[f'whisper_engine_seconds_total{{work="{work}"}}'] for work in ENGINE_WORK}
+    activity["passes"] = values["whisper_decoder_pass_sessions_count"]
+    activity["sessions"] = values["whisper_decoder_pass_sessions_sum"]
+    return activity
+
+
+def measured_with_activity(port, send, audio, n, reference):
+    """`send`'s (wall seconds, mean latency) and what the engine did meanwhile (differences of /metrics)."""
+    before = engine_activity(port)
+    wall, latency = send(port, audio, n, reference)
+    after = engine_activity(port)
+    return wall, latency, {key: after[key] - before[key] for key in after}
 
 
 def serve(binary, log, workers, queue_size, precision, decoder):
@@ -144,10 +175,15 @@ def main():
             (f"{n} concurrent", n, concurrently) for n in levels]
         sequential = configurations[0][0]
         runs = {label: [] for label, _, _ in configurations}  # (wall, throughput, mean latency) per round
+        activities = {label: [] for label, _, _ in configurations}  # the engine's counters' differences per round
         ratios = {label: [] for label, _, _ in configurations}
         for round_index in range(args.rounds):
             order = configurations if round_index % 2 == 0 else configurations[::-1]
-            measured = {label: send(port, audio, n, reference) for label, n, send in order}
+            measured = {}
+            for label, n, send in order:
+                wall, latency, activity = measured_with_activity(port, send, audio, n, reference)
+                measured[label] = (wall, latency)
+                activities[label].append(activity)
             sequential_throughput = most * args.clip_seconds / measured[sequential][0]
             for label, n, _ in configurations:
                 wall, latency = measured[label]
@@ -196,6 +232,21 @@ def main():
         print(f"{label:>18s} {wall:7.2f} {throughput:9.1f} {statistics.median(ratios[label]):10.2f} {spread:>11s} "
               f"{latency:14.2f}")
     print(f"peak RSS {peak_at_most:.0f} MB")
+    print()
+    print("where the engine's time went (from /metrics, medians; seconds of the cores, half the cores counting half)")
+    print(f"{'requests':>18s} {'encoder':>8s} {'prompts':>8s} {'decoder steps':>14s} {'mean batch':>10s} {'cores idle':>10s}")
+    exclusive = {}
+    for label, _, _ in configurations:
+        rows = [(a["encoder"], a["prompt"] + a["alignment"] + a["warm_up"], a["decoder_step"],
+                 a["sessions"] / max(1, a["passes"]), wall - sum(a[work] for work in ENGINE_WORK))
+                for a, (wall, _, _) in zip(activities[label], runs[label])]
+        encoder, prompts, steps, batch, idle = (statistics.median(column) for column in zip(*rows))
+        exclusive[label] = statistics.median(row[0] + row[1] for row in rows)
+        print(f"{label:>18s} {encoder:8.2f} {prompts:8.2f} {steps:14.2f} {batch:10.1f} {idle:10.2f}")
+    sequential_wall = statistics.median(wall for wall, _, _ in runs[sequential])
+    print(f"bound: with its decoder steps free, {most} concurrent would still take {exclusive[f'{most} concurrent']:.2f} s "
+          f"(its encoder windows and prompts, which batching does not shrink) -> at most "
+          f"{sequential_wall / exclusive[f'{most} concurrent']:.2f}x one at a time; measured {ratio_at_most:.2f}x")
 
     print()
     print(f"lone request: --workers {args.workers} {lone:.2f} s, --workers 1 {old_lone:.2f} s "
