@@ -35,8 +35,7 @@ public struct ComputeActivity: Sendable, Equatable {
 
     /// Adds the time `work` ran on all the cores, or on half of them when `sharedCores`.
     mutating func record(_ work: ComputeWork, elapsed: Duration, sharedCores: Bool) {
-        let elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        seconds[work, default: 0] += sharedCores ? elapsed / 2 : elapsed
+        seconds[work, default: 0] += sharedCores ? elapsed.seconds / 2 : elapsed.seconds
     }
 
     /// Counts a decoder pass that advanced `sessions` transcriptions.
@@ -45,4 +44,9 @@ public struct ComputeActivity: Sendable, Equatable {
         decoderPassSessions += sessions
         decoderPassesBySessions[Self.sessionBuckets.firstIndex { sessions <= $0 } ?? Self.sessionBuckets.count] += 1
     }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

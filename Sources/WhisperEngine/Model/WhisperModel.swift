@@ -79,8 +79,7 @@ public final class WhisperModel: Sendable {
             _ = encoder.encode(features)
             return ContinuousClock.now - start
         }
-        guard let elapsed else { return .nan }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return elapsed?.seconds ?? .nan
     }
 
     /// What the engine's cores have done for every model's transcriptions since the process started.
