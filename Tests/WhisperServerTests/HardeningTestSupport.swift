@@ -12,20 +12,26 @@ final class RawConnection: @unchecked Sendable {
     private let descriptor: Int32
 
     /// Opens a connection to `127.0.0.1:port`.
+    ///
+    /// The descriptor becomes the object's only once connected: a class whose stored properties are all set runs its
+    /// `deinit` even when its initializer throws, and closing a refused socket there as well as here closed it twice,
+    /// the second time closing whatever the server under test had opened meanwhile under the same number (swift-nio
+    /// then stops the process on `EBADF`).
     init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw RawConnectionError("socket() failed") }
+        let candidate = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard candidate >= 0 else { throw RawConnectionError("socket() failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(candidate, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
-            close(descriptor)
+            close(candidate)
             throw RawConnectionError("connect() failed")
         }
+        descriptor = candidate
     }
 
     deinit { close(descriptor) }
