@@ -63,6 +63,19 @@ import WhisperTensor
         #expect(viaForward.forward([[text[0]], [text[1]], [text[2]], [text[3]], [text[4]]], logitsAt: [0]).map { $0[0] } == lone)
     }
 
+    /// A session stepped past the model's text positions stops the process on the decoder's precondition (Swift's
+    /// trap, `SIGILL`) instead of writing past its caches: release builds keep their checks (built with `-Ounchecked`,
+    /// this step wrote out of bounds and the process died later, elsewhere, of the corruption).
+    @Test func steppingPastTheTextPositionsTraps() async {
+        await #expect(processExitsWith: .signal(SIGILL)) {
+            var session = try BatchedDecodingTests.session("hello-world", generated: [])
+            let token = BatchedDecodingTests.model.specialTokens.noTimestamps
+            for _ in session.length...BatchedDecodingTests.model.weights.hyper.textPositions {
+                _ = withUnsafeMutablePointer(to: &session) { DecoderSession.step([$0], tokens: [[token]]) }
+            }
+        }
+    }
+
     /// Transcriptions running at once on their own threads (greedy, beam search, sampling; greedy with the model's
     /// suppressed tokens and with none, whose screened logits differ) produce the transcripts and log-probabilities
     /// they produce alone, and their decoder steps did share passes.
