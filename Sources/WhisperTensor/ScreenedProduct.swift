@@ -18,8 +18,10 @@ public struct ScreenedProduct: Sendable {
     private let magnitudes: [Float]
 
     private enum Screen: Sendable {
-        /// Row-major, for the `Float` kernels (``MatrixVector``).
+        /// Row-major, for the AVX-512 `Float` kernels (``MatrixVector``).
         case rows([Int8])
+        /// In blocks of eight outputs, for the AVX2 `Float` kernels.
+        case packed(PackedInt8Weights)
         /// For the 8-bit kernels.
         case interleaved(VNNIWeights)
     }
@@ -39,15 +41,21 @@ public struct ScreenedProduct: Sendable {
         self.scales = scales
         let inputs = layer.inputs
         magnitudes = (0..<layer.outputs).map { j in values[j * inputs..<(j + 1) * inputs].reduce(0) { $0 + abs(Float($1)) } }
-        screen = roundingInputs
-            ? .interleaved(values.withUnsafeBufferPointer { VNNIWeights(values: $0.baseAddress!, outputs: layer.outputs, inputs: inputs) })
-            : .rows(values)
+        screen =
+            if roundingInputs {
+                .interleaved(values.withUnsafeBufferPointer { VNNIWeights(values: $0.baseAddress!, outputs: layer.outputs, inputs: inputs) })
+            } else if MatrixVector.usesAVX512 {
+                .rows(values)
+            } else {
+                .packed(values.withUnsafeBufferPointer { PackedInt8Weights(values: $0.baseAddress!, outputs: layer.outputs, inputs: inputs) })
+            }
     }
 
     /// Bytes of the 8-bit copy and its per-row figures.
     public var screenBytes: Int {
         let copy = switch screen {
         case .rows(let values): values.count
+        case .packed(let weights): weights.bytes
         case .interleaved(let weights): weights.bytes
         }
         return copy + (scales.count + magnitudes.count) * MemoryLayout<Float>.size
@@ -75,6 +83,9 @@ public struct ScreenedProduct: Sendable {
             values.withUnsafeBufferPointer {
                 MatrixVector.multiply($0.baseAddress!, outputs: outputs, inputs: inputs, by: input, rows: rows, into: output)
             }
+            inputErrors = Array(repeating: 0, count: rows)
+        case .packed(let weights):
+            weights.multiply(input, rows: rows, into: output)
             inputErrors = Array(repeating: 0, count: rows)
         case .interleaved(let weights):
             inputErrors = weights.multiply(input, rows: rows, into: output)

@@ -28,8 +28,11 @@ import Testing
         let (inputs, outputs) = (384, 3_001)
         let (full, weight) = layer(outputs: outputs, inputs: inputs)
         let screen = try #require(ScreenedProduct(full, roundingInputs: roundingInputs))
-        // The 8-bit copy (row-major, or interleaved in blocks of 16 outputs for VNNI) and two figures per output row.
-        let copyBytes = screen.roundsInputs ? (outputs + 15) / 16 * 16 * inputs : inputs * outputs
+        // The 8-bit copy (interleaved in blocks of 16 outputs for VNNI, row-major for AVX-512, packed in blocks of 8
+        // outputs for AVX2) and two figures per output row.
+        let copyBytes =
+            screen.roundsInputs
+            ? (outputs + 15) / 16 * 16 * inputs : MatrixVector.usesAVX512 ? inputs * outputs : (outputs + 7) / 8 * 8 * inputs
         #expect(screen.screenBytes == copyBytes + 2 * outputs * MemoryLayout<Float>.size)
         // Inputs aimed at the planted rows, so that the near ties are the largest outputs.
         var x = values(rows * inputs, scale: 1)
