@@ -84,7 +84,7 @@ public enum Attention {
                         query: query.rows(first, count: rows), keys: keys, values: values, head: head,
                         headWidth: headWidth, scale: scale, causalOffset: causalOffset.map { $0 + first },
                         output: out + first * outputStride + head * headWidth, outputStride: outputStride,
-                        scores: scores, threads: 1, keepsWeights: false)
+                        scores: scores, keepsWeights: false)
                 }
             }
             return
@@ -97,29 +97,31 @@ public enum Attention {
                     query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
                     causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores)
             } else {
+                // On one thread: `sgemm` on two threads rounds differently from one, and word alignment (`onWeights`)
+                // runs on half the cores when other work shares them, so its weights would depend on that work.
                 manyQueries(
                     query: query, keys: keys, values: values, head: head, headWidth: headWidth, scale: scale,
-                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores, threads: nil,
+                    causalOffset: causalOffset, output: out, outputStride: outputStride, scores: scores,
                     keepsWeights: onWeights != nil)
             }
             onWeights?(head, scores)
         }
     }
 
-    /// One head for many query rows through `sgemm` on `threads` threads (``Matrix/threadCount`` when `nil`).
-    /// With `keepsWeights`, `scores` holds the `query.rows × keys.rows` attention weights afterwards; otherwise they are
+    /// One head for many query rows through `sgemm` on one thread, so its result does not depend on the caller's
+    /// thread count. With `keepsWeights`, `scores` holds the `query.rows × keys.rows` attention weights afterwards; otherwise they are
     /// left unnormalised and the output rows are divided by the sums instead (64 values per row rather than one per key).
     /// Half-precision keys and values are widened first (one head's block).
     static func manyQueries<KeyValue: WidenableScalar>(
         query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>, head: Int, headWidth: Int,
         scale: Float, causalOffset: Int?, output: UnsafeMutablePointer<Float>, outputStride: Int,
-        scores: UnsafeMutablePointer<Float>, threads: Int?, keepsWeights: Bool
+        scores: UnsafeMutablePointer<Float>, keepsWeights: Bool
     ) {
         let (queries, keyCount) = (query.rows, keys.rows)
         withSinglePrecision(keys, head: head, headWidth: headWidth) { k, keyStride in
             Matrix.gemm(
                 query.head(head, width: headWidth), k, scores, m: queries, n: keyCount, k: headWidth, transposeB: true,
-                lda: query.stride, ldb: keyStride, ldc: keyCount, alpha: scale, beta: 0, threads: threads)
+                lda: query.stride, ldb: keyStride, ldc: keyCount, alpha: scale, beta: 0, threads: 1)
         }
         if let causalOffset {
             for i in 0..<queries {
@@ -135,7 +137,7 @@ public enum Attention {
             withSinglePrecision(values, head: head, headWidth: headWidth) { v, valueStride in
                 Matrix.gemm(
                     scores, v, output, m: queries, n: headWidth, k: keyCount, transposeB: false,
-                    lda: keyCount, ldb: valueStride, ldc: outputStride, alpha: 1, beta: 0, threads: threads)
+                    lda: keyCount, ldb: valueStride, ldc: outputStride, alpha: 1, beta: 0, threads: 1)
             }
             guard let sums else { return }
             for i in 0..<queries { VectorMath.scale(output + i * outputStride, count: headWidth, by: 1 / sums[i]) }

@@ -297,9 +297,9 @@ import WhisperTensor
     }
 }
 
-/// The encoder gives the same bits on one thread as on all: the compute gate may run two windows side by side on a
-/// share of the cores each, and a transcript must not depend on that.
-@Suite struct EncoderThreadingTests {
+/// The engine gives the same bits on one thread as on all: the compute gate may run two pieces of work (encoder
+/// windows, prompts, word alignment) side by side on a share of the cores each, and a transcript must not depend on that.
+@Suite struct ThreadCountTests {
     @Test func encoderOutputIsBitIdenticalOnOneThread() throws {
         let model = TestResources.model
         let samples = try TestResources.samples("speech/lighthouse.wav")
@@ -309,5 +309,21 @@ import WhisperTensor
         let all = encoder.encode(features)
         let one = Matrix.withThreadLimit(1) { encoder.encode(features) }
         #expect(all.storage == one.storage)
+    }
+
+    /// Word timings and probabilities (from the cross-attention weights and logits of an alignment pass over the
+    /// window's tokens) are the same on one thread: before the alignment's attention ran its `sgemm` on every thread,
+    /// and a word's probability differed in the seventh digit beside other work.
+    @Test func wordTimingsAreTheSameOnOneThread() throws {
+        let model = TestResources.model
+        var options = TranscriptionOptions()
+        options.beamSize = 1
+        options.temperatures = [0]
+        options.wordTimestamps = true
+        let samples = try TestResources.samples("speech/weather.wav")
+        let all = try model.transcribe(samples, options: options)
+        let one = try Matrix.withThreadLimit(1) { try model.transcribe(samples, options: options) }
+        #expect(all.segments.contains { !($0.words ?? []).isEmpty })
+        #expect(all.segments == one.segments)
     }
 }
