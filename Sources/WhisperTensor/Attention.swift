@@ -109,9 +109,9 @@ public enum Attention {
     }
 
     /// One head for many query rows through `sgemm` on one thread, so its result does not depend on the caller's
-    /// thread count. With `keepsWeights`, `scores` holds the `query.rows × keys.rows` attention weights afterwards; otherwise they are
-    /// left unnormalised and the output rows are divided by the sums instead (64 values per row rather than one per key).
-    /// Half-precision keys and values are widened first (one head's block).
+    /// thread count. With `keepsWeights`, `scores` holds the `query.rows × keys.rows` attention weights afterwards;
+    /// otherwise they are left unnormalised and the output rows are divided by the sums instead (64 values per row
+    /// rather than one per key). Half-precision keys and values are widened first (one head's block).
     static func manyQueries<KeyValue: WidenableScalar>(
         query: Operand<Float>, keys: Operand<KeyValue>, values: Operand<KeyValue>, head: Int, headWidth: Int,
         scale: Float, causalOffset: Int?, output: UnsafeMutablePointer<Float>, outputStride: Int,
