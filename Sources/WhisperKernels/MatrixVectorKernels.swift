@@ -79,9 +79,8 @@ public enum MatrixVectorKernels<V: KernelVector> {
         }
     }
 
-    /// How far ahead of the rows being multiplied the kernels ask for weights, in bytes. On the logits product
-    /// (51,864 × 384, 2 threads) 1 KB ahead took 1.10–1.23 ms instead of 1.26–1.62 in float16, 2.48–2.85 instead of
-    /// 2.89–3.62 for five rows, 0.68–0.93 instead of 0.70–1.02 in int8 (same minutes); 2–4 KB were no better.
+    /// How far ahead of the rows being multiplied the kernels ask for weights, in bytes: on the logits product, the
+    /// largest the decoder reads, nearer let the kernels wait on memory and farther gained nothing.
     @inlinable static var prefetchDistance: Int { 1024 }
 
     /// Asks the cache for the `count` weights from `start` + ``prefetchDistance`` bytes, so the weight stream arrives

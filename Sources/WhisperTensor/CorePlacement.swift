@@ -6,9 +6,8 @@ internal import CAffinity
 /// While another busy process shares the machine, more threads want to run than there are cores, and the scheduler
 /// may put two of the team's threads on one core and leave the intruder a core to itself: a loop then runs on half the
 /// team's share of the machine. Pinned apart, the team's threads each share at most their own core with the intruder,
-/// and the thread that gets less of its core takes fewer of the loop's iterations. Measured with `yes` on a 2-core
-/// machine: the long-form clip in 5.95 s pinned against 6.50 s unpinned (medians of 6 runs alternating the two builds;
-/// alone both 3.4–4.4 s).
+/// and the thread that gets less of its core takes fewer of the loop's iterations (`tools/bench_contention.sh`
+/// measures the difference; figures in docs/performance.md).
 struct CorePlacement: Sendable {
     /// The CPUs the process may use (the affinity it started with), as the kernel's mask words.
     private let everyCore: [UInt]

@@ -190,7 +190,7 @@ public struct Linear: Sendable {
 
     /// Rows from which a `Float` product without GELU runs on oneDNN's matmul with its bias (and residual sum) fused,
     /// rather than on `sgemm` followed by passes for them: the encoder's 1,500 rows and the decoder's projections of the
-    /// audio. The fused residual sum saves about 15% of the feed-forward output product; oneDNN 2.6's GELU post-op is
+    /// audio. The fused residual sum saves a pass over the feed-forward output; oneDNN 2.6's GELU post-op is
     /// slower than `sgemm` and this module's AVX-512 GELU pass, so GELU products stay there (row block by row block,
     /// see ``applySgemmInRowBlocks(_:rows:into:thenGELU:)``).
     static let fusedRows = 1000

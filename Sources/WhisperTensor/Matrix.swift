@@ -38,8 +38,8 @@ public enum Matrix {
     }
 
     /// The most rows in a block of a product split by rows (``forEachRowBlock(_:_:)``): the encoder's 1,500 rows make
-    /// 16 blocks of about a millisecond each on one core, as fast in all as one product split by the library (measured
-    /// from 64 to 192 rows), and fine enough that a thread whose core another process shares takes fewer of them.
+    /// 16 blocks, as fast in all as one product split by the library, and fine enough that a thread whose core another
+    /// process shares takes fewer of them.
     static let rowBlock = 96
 
     /// Calls `body` for consecutive blocks of equal height (at most ``rowBlock`` rows, and at least two blocks, so that
@@ -111,9 +111,9 @@ public enum Matrix {
 
 /// The library behind ``Matrix``'s `sgemm`.
 public enum GEMMBackend: String, Sendable, CaseIterable {
-    /// Intel's oneDNN: JIT-compiled kernels for the CPU at hand. On the encoder's products, about twice OpenBLAS
-    /// 0.3.21's Haswell kernels where the CPU has AVX-512, and with AVX2 alone (AMD Zen 3) 10–40% faster, with a
-    /// thread count per calling thread that lets two products share the cores.
+    /// Intel's oneDNN: JIT-compiled kernels for the CPU at hand, faster than OpenBLAS 0.3.21's Haswell kernels on the
+    /// encoder's products with AVX-512 and with AVX2 alike (docs/performance.md), and with a thread count per calling
+    /// thread that lets two products share the cores.
     case oneDNN = "onednn"
     /// OpenBLAS with the kernels its `OPENBLAS_CORETYPE` selects (Haswell: AVX2 and FMA).
     case openBLAS = "openblas"

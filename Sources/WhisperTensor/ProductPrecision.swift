@@ -5,8 +5,8 @@ public enum ProductPrecision: String, Sendable, CaseIterable {
     /// `Float` operands and accumulation (`sgemm`): results match the reference implementations.
     case float32
     /// Operands rounded to bfloat16 (8 bits of mantissa), accumulation in `Float`, on the CPU's bfloat16 instructions
-    /// (AVX512-BF16 dot products, or AMX tiles) through oneDNN: 1.5× (AVX512-BF16) to several times (AMX) the
-    /// throughput of `float32`, at the cost of results that differ in the third digit.
+    /// (AVX512-BF16 dot products, or AMX tiles) through oneDNN: more throughput than `float32`
+    /// (docs/performance.md), at the cost of results that differ in the third digit.
     case bfloat16
 
     /// Whether this CPU has bfloat16 instructions (AVX512-BF16: Cooper Lake, Sapphire Rapids and later Xeons, AMD Zen 4

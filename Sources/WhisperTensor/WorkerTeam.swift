@@ -5,9 +5,9 @@ import Synchronization
 
 /// Threads that run the iterations of short parallel loops and stay awake for a while between loops.
 ///
-/// A decoder step is some thirty loops of 10–100 µs each (its matrix-vector products and attention heads, split
-/// between the cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which
-/// costs 10–20 µs here, as much as the smaller products themselves. The team's workers spin for up to
+/// A decoder step is some thirty short loops (its matrix-vector products and attention heads, split between the
+/// cores). Handing each to `DispatchQueue.concurrentPerform` wakes a sleeping thread every time, which costs as much
+/// as the smaller products themselves. The team's workers spin for up to
 /// ``spinTime`` after a loop before they sleep, so a step wakes them about once (not while another process keeps
 /// the cores busy, see ``serve()``; then each thread also keeps to a core of its own, ``CorePlacement``). The
 /// encoder's products and attention run on the team too, as blocks of rows and (head, query block) items
@@ -22,8 +22,8 @@ public final class WorkerTeam: Sendable {
     /// The process's team: ``Matrix/threadCount`` threads with the caller's (read when the team is first used).
     public static let shared = WorkerTeam(workers: Matrix.threadCount - 1)
 
-    /// How long a worker waits for the next loop, spinning, before it sleeps, in nanoseconds (a step's loops are a
-    /// few microseconds apart; the next step starts 150–200 µs after the last loop of one).
+    /// How long a worker waits for the next loop, spinning, before it sleeps, in nanoseconds: longer than the gaps
+    /// between a step's loops and between one step and the next, short enough not to hold a core that is idle.
     static let spinTime: UInt64 = 50_000
 
     /// One parallel loop: its body and the iterations claimed and finished so far.

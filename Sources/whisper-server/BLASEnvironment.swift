@@ -13,9 +13,9 @@ enum BLASEnvironment {
     /// also spin, yielding, for about 2²⁸ cycles after each call, stealing the core the decoder's own threads need
     /// between the encoder's products; `OPENBLAS_THREAD_TIMEOUT=4` puts them to sleep at once. oneDNN's OpenMP
     /// threads likewise spin after each product against the threads that run the encoder's attention and the
-    /// decoder; `OMP_WAIT_POLICY=PASSIVE` makes them sleep (products are as fast: measured within noise). glibc gives
-    /// every thread that allocates its own heap and keeps freed encoder activations in each: with eight workers and
-    /// the kernels' helper threads, a server's peak RSS doubled; `MALLOC_ARENA_MAX=2` bounds the heaps. The libraries
+    /// decoder; `OMP_WAIT_POLICY=PASSIVE` makes them sleep, and products are as fast. glibc gives every thread that
+    /// allocates its own heap and keeps freed encoder activations in each, so a server's peak RSS grows with its
+    /// workers and the kernels' helper threads; `MALLOC_ARENA_MAX=2` bounds the heaps. The libraries
     /// read these variables when they load, before `main`, so when one is unset the process re-executes itself once
     /// with it set. An operator's own settings are always kept.
     static func prepare() {
