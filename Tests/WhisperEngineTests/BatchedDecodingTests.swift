@@ -8,7 +8,7 @@ import WhisperTensor
 
 /// Decoder steps of several sessions in one pass, and concurrent transcriptions through the compute gate: results are
 /// bit-identical to running alone, and cancellation while waiting for the gate leaves cleanly.
-@Suite(.serialized) struct BatchedDecodingTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)"), .serialized) struct BatchedDecodingTests {
     /// A model of its own: transcriptions of other suites running in parallel on the shared one would batch with the
     /// ones this suite runs alone.
     static let model = TestResources.loadModel()
@@ -299,7 +299,7 @@ import WhisperTensor
 
 /// The engine gives the same bits on one thread as on all: the compute gate may run two pieces of work (encoder
 /// windows, prompts, word alignment) side by side on a share of the cores each, and a transcript must not depend on that.
-@Suite struct ThreadCountTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)")) struct ThreadCountTests {
     @Test func encoderOutputIsBitIdenticalOnOneThread() throws {
         let model = TestResources.model
         let samples = try TestResources.samples("speech/lighthouse.wav")

@@ -4,7 +4,7 @@ import Testing
 @testable import WhisperEngine
 
 /// Per-token log-probabilities, best-of sampling and the hallucination filter, with real models on real speech.
-@Suite(.serialized) struct DecodingExtrasTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)"), .serialized) struct DecodingExtrasTests {
     static let speech = ["hello-world", "directions", "weather"]
 
     static func samples(_ name: String) throws -> [Float] {
@@ -95,7 +95,7 @@ import Testing
 
     /// Whisper base loops on two multilingual clips when decoding greedily; the filter cuts each loop to its first
     /// occurrence and reports the rest.
-    @Test func filterCutsRealDecodingLoops() throws {
+    @Test(.enabled(if: TestResources.hasBase, "needs models/base (make model-base)")) func filterCutsRealDecodingLoops() throws {
         var options = MultilingualTests.options()
         var removedLoops = 0
         for name in ["es-beach", "fr-music"] {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WhisperEngine
 
-@Suite struct ModelLoadingTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)")) struct ModelLoadingTests {
     @Test func readsHyperParametersFromTheWeights() {
         let info = TestResources.model.info
         #expect(info.format == "ctranslate2")

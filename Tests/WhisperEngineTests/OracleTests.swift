@@ -4,7 +4,7 @@ import WhisperEngine
 import WhisperTensor
 
 /// The engine against the oracle: faster-whisper 1.2.1 on the same weights and the same committed fixtures.
-@Suite(.serialized) struct OracleTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)"), .serialized) struct OracleTests {
     static let speechFixtures = FixtureManifest.speech.fixtures.filter { ["speech", "short", "quiet"].contains($0.kind) }
 
     static func greedyOptions() -> TranscriptionOptions {

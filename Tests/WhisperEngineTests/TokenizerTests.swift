@@ -1,7 +1,7 @@
 import Testing
 @testable import WhisperEngine
 
-@Suite struct TokenizerTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)")) struct TokenizerTests {
     let tokenizer = TestResources.model.tokenizer
 
     /// Encoding the oracle's decoded text gives back the oracle's text tokens (the model sometimes writes a

@@ -5,7 +5,7 @@ import Testing
 
 /// Voice activity detection with tiny.en: a speech fixture placed in a minute of silence or of noise is found where
 /// it was put, transcribed, and nothing else is.
-@Suite(.serialized) struct VoiceActivityTests {
+@Suite(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)"), .serialized) struct VoiceActivityTests {
     static let rate = Double(LogMelSpectrogram.sampleRate)
 
     /// `speech` placed at each of `offsets` (seconds) in `duration` seconds of `background` × `gain` (silence when
