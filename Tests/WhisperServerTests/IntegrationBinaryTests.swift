@@ -106,6 +106,24 @@ struct IntegrationBinaryTests {
         for word in ["70000", "chatty", "not-an-origin", "/nonexistent/models"] { #expect(stderr.contains(word), "\(word): \(stderr)") }
     }
 
+    /// `serve --help` lists every option of the settings table; `settings --markdown` prints the docs' table; an
+    /// unknown option is a configuration problem like any other (exit 2).
+    @Test func helpAndSettingsComeFromTheTable() throws {
+        let (helpStatus, help) = try ServerBinary.run(["serve", "--help"], capturesOutput: true)
+        #expect(helpStatus == 0)
+        for setting in [ServerConfiguration.configFileSetting] + ServerConfiguration.settings {
+            if let flag = setting.flag { #expect(help.contains(flag), "\(flag)") }
+            #expect(help.contains(setting.environment), "\(setting.environment)")
+        }
+        let (status, markdown) = try ServerBinary.run(["settings", "--markdown"], capturesOutput: true)
+        #expect(status == 0)
+        #expect(markdown == ServerConfiguration.settingsMarkdown)
+        let (unknownStatus, stderr) = try ServerBinary.run(["serve", "--colour", "blue", "--port", "70000"])
+        #expect(unknownStatus == 2)
+        #expect(stderr.contains("--colour: unknown option"), "\(stderr)")
+        #expect(stderr.contains("port 70000 is out of range"), "\(stderr)")
+    }
+
     @Test func secureDefaultRefusalExitsTwo() throws {
         let models = ServerTest.repositoryRoot.appendingPathComponent("models").path
         let (status, stderr) = try ServerBinary.run(["serve", "--host", "0.0.0.0", "--models-dir", models, "--default-model", "tiny.en"])

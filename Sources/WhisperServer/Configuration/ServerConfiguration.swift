@@ -4,8 +4,9 @@ import WhisperTensor
 
 /// Every setting of `whisper-server serve`, with its default: the single source of truth for limits and defaults.
 ///
-/// Settings are grouped by concern; new concerns (security, observability) are added as new nested groups.
-/// Values come from defaults, then `WHISPER_*` environment variables, then command-line flags (flags win).
+/// Settings are grouped by concern; new concerns (security, observability) are added as new nested groups. Each
+/// setting that can be set from outside has a row in ``settings``, which reads it from the config file, the
+/// `WHISPER_*` environment and the command line (in that order; later sources win).
 ///
 /// ```swift
 /// var configuration = ServerConfiguration()
@@ -153,51 +154,40 @@ extension ServerConfiguration {
 
     /// Every problem with the values, empty when they can be served (syntax and bounds; no file-system checks).
     ///
-    /// Each message starts with the setting's flag and environment variable, e.g. `--port/WHISPER_PORT: …`.
+    /// Each row of ``settings`` checks its own value; the checks that relate several settings follow. Each message
+    /// starts with the setting's flag and environment variable, e.g. `--port/WHISPER_PORT: …`.
     public var problems: [String] {
         var check = ConfigurationValidator()
-        check.checkHost(http.host, setting: "--host/WHISPER_HOST")
-        check.checkPort(http.port, setting: "--port/WHISPER_PORT", allowEphemeral: true)
-        check.checkRange(http.headerTimeout, 0.1...3600, setting: "--header-timeout/WHISPER_HEADER_TIMEOUT")
-        check.checkRange(http.bodyTimeout, 0.1...86_400, setting: "--body-timeout/WHISPER_BODY_TIMEOUT")
-        check.checkRange(http.maxConnections, 1...1_000_000, setting: "--max-connections/WHISPER_MAX_CONNECTIONS")
-        check.require(!models.directory.isEmpty, "--models-dir/WHISPER_MODELS_DIR: must not be empty")
-        check.require(!models.defaultModel.isEmpty, "--default-model/WHISPER_DEFAULT_MODEL: must not be empty")
-        check.require(models.maxLoaded >= 1, "--max-loaded-models/WHISPER_MAX_LOADED_MODELS: must be at least 1 (got \(models.maxLoaded))")
-        if let ttl = models.idleTTL { check.checkPositive(ttl, setting: "--model-idle-ttl/WHISPER_MODEL_IDLE_TTL") }
-        check.checkRange(inference.workers, 1...256, setting: "--workers/WHISPER_WORKERS")
-        check.checkRange(inference.queueSize, 0...100_000, setting: "--queue-size/WHISPER_QUEUE_SIZE")
-        check.checkRange(inference.requestTimeout, 0.001...86_400, setting: "--request-timeout/WHISPER_REQUEST_TIMEOUT")
+        for setting in Self.settings { setting.check(self, setting.label, &check) }
         check.require(
-            (1024...(2 * 1024 * 1024 * 1024)).contains(limits.maxUploadBytes),
-            "--max-upload-mb/WHISPER_MAX_UPLOAD_MB: must be within 1 KiB…2 GiB (got \(limits.maxUploadBytes) bytes)"
+            limits.maxAudioSeconds > limits.minAudioSeconds,
+            "\(Self.label("max_audio_seconds")): must exceed the minimum audio seconds (got \(SettingText.format(limits.maxAudioSeconds)))"
         )
         check.require(limits.maxTextFieldBytes >= 64, "max text field must be at least 64 bytes")
-        check.checkRange(limits.minAudioSeconds, 0...3600, setting: "--min-audio-seconds/WHISPER_MIN_AUDIO_SECONDS")
-        check.require(
-            limits.maxAudioSeconds.isFinite && limits.maxAudioSeconds > limits.minAudioSeconds,
-            "--max-audio-seconds/WHISPER_MAX_AUDIO_SECONDS: must exceed the minimum audio seconds (got \(limits.maxAudioSeconds))"
-        )
-        check.checkRange(limits.decodeTimeout, 0.001...86_400, setting: "--decode-timeout/WHISPER_DECODE_TIMEOUT")
-        if let threshold = preprocessing.trimSilenceThresholdDB {
-            check.checkRange(Double(threshold), 1...120, setting: "--trim-silence-db/WHISPER_TRIM_SILENCE_DB")
-        }
-        check.checkRange(lifecycle.shutdownGraceSeconds, 0...3600, setting: "--shutdown-grace-seconds/WHISPER_SHUTDOWN_GRACE_SECONDS")
-        check.validate(security, bindHost: http.host)
+        check.validateRelations(security, bindHost: http.host)
         check.validate(observability)
         return check.problems
     }
 
-    /// ``problems`` plus what the file system says: the models directory is readable and holds the default model.
+    /// ``problems`` plus what the file system says: the models directory is readable and holds the default model and
+    /// every aliased model.
     public var startupProblems: [String] {
         var check = ConfigurationValidator()
-        check.checkReadableDirectory(models.directory, setting: "--models-dir/WHISPER_MODELS_DIR")
-        if check.problems.isEmpty, !models.defaultModel.isEmpty {
+        check.checkReadableDirectory(models.directory, setting: Self.label("models_dir"))
+        if check.problems.isEmpty {
             let registry = ModelRegistry.scan(directory: URL(fileURLWithPath: models.directory, isDirectory: true), aliases: models.allAliases)
-            check.require(
-                registry.resolve(models.defaultModel) != nil,
-                "--default-model/WHISPER_DEFAULT_MODEL: model '\(models.defaultModel)' is not in '\(models.directory)'"
-            )
+            if !models.defaultModel.isEmpty {
+                check.require(
+                    registry.resolve(models.defaultModel) != nil,
+                    "\(Self.label("default_model")): model '\(models.defaultModel)' is not in '\(models.directory)'"
+                )
+            }
+            for (alias, model) in models.aliases.sorted(by: { $0.key < $1.key }) where !model.isEmpty {
+                check.require(
+                    registry.entries[model] != nil,
+                    "\(Self.modelAliasesSetting.label): alias '\(alias)' names model '\(model)', which is not in '\(models.directory)'"
+                )
+            }
         }
         return problems + check.problems
     }

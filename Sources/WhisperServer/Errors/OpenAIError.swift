@@ -117,13 +117,31 @@ extension OpenAIError {
         )
     }
 
-    /// 413 for a body or file over the configured limit.
-    public static func tooLarge(limitBytes: Int) -> OpenAIError {
+    /// 400 for an unknown model in the original server's JSON dialects (its clients expect 400, not OpenAI's 404),
+    /// listing the models and aliases that exist.
+    public static func invalidModel(_ id: String, available: [String]) -> OpenAIError {
+        let shown = id.count > 64 ? String(id.prefix(64)) + "…" : id
+        return OpenAIError(
+            status: .badRequest, message: "Invalid model '\(shown)'. Allowed models: \(available.joined(separator: ", "))",
+            param: "model", code: "model_not_found"
+        )
+    }
+
+    /// 413 for a body or file over the configured limit; the limit is shown in MiB as configured (`0.05 MiB`), and in bytes.
+    public static func tooLarge(limitBytes: Int, param: String = "file") -> OpenAIError {
         OpenAIError(
             status: .contentTooLarge,
-            message: "the request is larger than the limit of \(limitBytes / (1024 * 1024)) MiB (\(limitBytes) bytes)",
-            param: "file", code: "file_too_large"
+            message: "the request is too large: the limit is \(mebibytes(limitBytes)) MiB (\(limitBytes) bytes)",
+            param: param, code: "file_too_large"
         )
+    }
+
+    /// Bytes as MiB with up to two decimals, never rounded down to `0`.
+    static func mebibytes(_ bytes: Int) -> String {
+        let value = Double(bytes) / 1_048_576
+        if value == value.rounded() { return String(Int(value)) }
+        let text = String(format: "%.2f", value)
+        return text == "0.00" ? String(format: "%.3g", value) : text
     }
 
     /// 405 for a path that exists with other methods, listing them in `Allow`.

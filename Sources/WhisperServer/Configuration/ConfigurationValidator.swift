@@ -105,6 +105,12 @@ public struct ConfigurationValidator: Sendable {
         }
     }
 
+    /// A `Host` allow-list entry: a host name or address, `*.domain`, or `*`.
+    public mutating func checkAllowedHost(_ host: String, setting: String) {
+        let bare = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
+        require(host == "*" || Self.isValidHost(bare), "\(setting): '\(host)' is not a host name, IP address, '*.domain' or '*'")
+    }
+
     /// An IP address or CIDR block.
     public mutating func checkAddressRange(_ value: String, setting: String) {
         require(IPAddressRange(value) != nil, "\(setting): '\(value)' is not an IP address or CIDR block")
@@ -112,11 +118,30 @@ public struct ConfigurationValidator: Sendable {
 
     // MARK: Settings groups
 
-    /// Validates security settings, including that the API keys load and the secure default holds.
+    /// Validates security settings: each value against its row of ``ServerConfiguration/settings``, then
+    /// ``validateRelations(_:bindHost:)``.
     /// - Parameters:
     ///   - settings: the settings.
     ///   - bindHost: the host the server will bind, for the secure-default rule.
     public mutating func validate(_ settings: SecuritySettings, bindHost: String) {
+        var configuration = ServerConfiguration()
+        configuration.security = settings
+        let securityKeys: Set<String> = [
+            "api_keys_file", "api_keys", "allow_unauthenticated", "protect_metrics", "rate_limit_requests", "rate_limit_audio_seconds",
+            "rate_limit_window", "allowed_hosts", "trusted_proxies", "cors_origins",
+        ]
+        for setting in ServerConfiguration.settings where securityKeys.contains(setting.key) {
+            setting.check(configuration, setting.flag ?? setting.environment, &self)
+        }
+        validateRelations(settings, bindHost: bindHost)
+    }
+
+    /// Checks what no single setting's row can: that the API keys load and the secure default holds, that `*` stands
+    /// alone among CORS origins, and the fixed CORS lists and exempt paths.
+    /// - Parameters:
+    ///   - settings: the settings.
+    ///   - bindHost: the host the server will bind, for the secure-default rule.
+    public mutating func validateRelations(_ settings: SecuritySettings, bindHost: String) {
         var keysUsable = true
         if let file = settings.apiKeysFile {
             let before = problems.count
@@ -140,15 +165,6 @@ public struct ConfigurationValidator: Sendable {
         for path in settings.authExemptPaths {
             require(path.hasPrefix("/"), "auth exempt path '\(path)' must start with '/'")
         }
-        if let requests = settings.rateLimitRequests { checkRange(requests, 0...1_000_000, setting: "--rate-limit-requests") }
-        if let audio = settings.rateLimitAudioSeconds { checkRange(audio, 0...100_000_000, setting: "--rate-limit-audio-seconds") }
-        checkRange(settings.rateLimitWindowSeconds, 1...86_400, setting: "--rate-limit-window")
-        for proxy in settings.trustedProxies { checkAddressRange(proxy, setting: "--trusted-proxy") }
-        for host in settings.allowedHosts where host != "*" {
-            let bare = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
-            require(Self.isValidHost(bare), "--allowed-host: '\(host)' is not a host name, IP address, '*.domain' or '*'")
-        }
-        for origin in settings.cors.origins { checkOrigin(origin, setting: "--cors-origin") }
         if settings.cors.origins.contains("*"), settings.cors.origins.count > 1 {
             report("--cors-origin: '*' cannot be combined with other origins")
         }
