@@ -116,6 +116,7 @@ public func buildApplication(
     let v1 = router.group("v1")
     ModelsController(models: models, defaultModel: configuration.models.defaultModel).addRoutes(to: v1)
     TranscriptionController(service: service, limits: configuration.limits, limiter: limiter).addRoutes(to: v1)
+    AudioInfoController(service: service, limits: configuration.limits).addRoutes(to: router)
 
     allowedMethods.record(router.routes.map { ($0.path, $0.method) })
 

@@ -51,6 +51,7 @@ extension LiveServerTests {
             ("/v1/audio/transcriptions", .post, ServerTest.formHeaders, form),
             ("/v1/audio/translations", .post, ServerTest.formHeaders, ServerTest.form([("model", "base")], file: ServerTest.wav(seconds: 1))),
             ("/v1/chat/completions", .post, ServerTest.jsonHeaders, chat),
+            ("/debug/audio-info", .post, ServerTest.jsonHeaders, ByteBuffer(string: #"{"audio":"\#(Data(ServerTest.wav(seconds: 1)).base64EncodedString())"}"#)),
             ("/metrics", .get, [:], nil),
             ("/openapi.json", .get, [:], nil),
         ]
@@ -89,8 +90,8 @@ extension LiveServerTests {
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.contains(#"whisper_auth_rejections_total{reason="missing_key"} 7"#), "\(text)")
-        #expect(text.contains(#"whisper_auth_rejections_total{reason="invalid_key"} 14"#))
+        #expect(text.contains(#"whisper_auth_rejections_total{reason="missing_key"} 8"#), "\(text)")
+        #expect(text.contains(#"whisper_auth_rejections_total{reason="invalid_key"} 16"#))
     }
 
     @Test func metricsCanBeLeftOpen() async throws {

@@ -42,7 +42,7 @@ import WhisperEngine
         try await ServerTest.app(configuration).test(.router) { client in
             let health = try await client.execute(uri: "/health", method: .get)
             #expect(health.status == .ok)
-            #expect(String(buffer: health.body) == #"{"status":"ok"}"#)
+            #expect(String(buffer: health.body) == #"{"status":"healthy","service":"whisper-api-server"}"#)
             let before = try await client.execute(uri: "/ready", method: .get)
             #expect(before.status == .serviceUnavailable)
             #expect(try ServerTest.object(before)["default_model_loaded"] as? Bool == false)
@@ -73,7 +73,7 @@ import WhisperEngine
             #expect(list["object"] as? String == "list")
             let data = try #require(list["data"] as? [[String: Any]])
             let ids = data.compactMap { $0["id"] as? String }
-            #expect(ids == ["base", "broken", "tiny.en", "whisper-1"])
+            #expect(ids == ["base", "broken", "tiny.en", "whisper-1", "whisper-tiny"], "whisper-tiny: the original server's name, a built-in alias of tiny.en")
             let alias = try #require(data.first { $0["id"] as? String == "whisper-1" })
             #expect(alias["object"] as? String == "model")
             #expect(alias["owned_by"] as? String == "whisper-server")

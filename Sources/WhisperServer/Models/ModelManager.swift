@@ -88,6 +88,11 @@ public actor ModelManager: Service {
         throw .modelNotFound(idOrAlias)
     }
 
+    /// Every name a request may use (ids, then aliases whose model exists).
+    public func names() -> [String] {
+        currentRegistry().names
+    }
+
     /// Every model in the directory, with capabilities of those loaded or loaded before.
     public func listings() -> [Listing] {
         let registry = currentRegistry()

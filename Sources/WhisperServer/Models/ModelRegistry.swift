@@ -59,8 +59,22 @@ public struct ModelRegistry: Sendable {
                 )
             )
         }
-        return ModelRegistry(entries: entries, aliases: aliases)
+        var all = aliases
+        let ids = Set(entries.map(\.id))
+        for (name, candidates) in originalServerNames where all[name] == nil && !ids.contains(name) {
+            if let model = candidates.first(where: ids.contains) { all[name] = model }
+        }
+        return ModelRegistry(entries: entries, aliases: all)
     }
+
+    /// The original Python server's model names and the models under the models directory they stand for, best first:
+    /// built-in aliases, so its clients' requests keep working. A configured alias or a model of the same name wins.
+    public static let originalServerNames: [(name: String, candidates: [String])] = [
+        ("whisper-tiny", ["tiny", "tiny.en", "ggml-tiny", "ggml-tiny.en"]),
+        ("whisper-small", ["small", "small.en", "ggml-small", "ggml-small.en"]),
+        ("whisper-medium", ["medium", "medium.en", "ggml-medium", "ggml-medium.en"]),
+        ("whisper-large", ["large-v3", "large-v2", "large", "large-v1", "large-v3-turbo", "ggml-large-v3", "ggml-large-v2"]),
+    ]
 
     /// Size and modification time of a file, following a symbolic link: one `stat` of the file itself (resolving the
     /// path component by component would touch every directory above the models directory).
@@ -95,4 +109,7 @@ public struct ModelRegistry: Sendable {
 
     /// Ids of the models, sorted.
     public var ids: [String] { entries.keys.sorted() }
+
+    /// Every name a request may use: the models' ids, then the aliases whose model exists, each sorted.
+    public var names: [String] { ids + aliases.keys.filter { entries[$0] == nil && resolve($0) != nil }.sorted() }
 }

@@ -3,13 +3,16 @@ import NIOCore
 
 /// `GET /health` (liveness: 200 while the process runs) and `GET /ready` (200 only when the default model is loaded
 /// and the queue has room; 503 otherwise).
+///
+/// `/health` answers `{"status":"healthy","service":"whisper-api-server"}` as the original Python server did, so its
+/// clients and monitors keep working unchanged.
 struct HealthController<Context: RequestContext> {
     let models: ModelManager
     let scheduler: InferenceScheduler
 
     func addRoutes(to router: Router<Context>) {
         router.get("health") { _, _ in
-            TranscriptionResponse.json(Array(#"{"status":"ok"}"#.utf8))
+            TranscriptionResponse.json(Array(Self.healthBody.utf8))
         }
         router.get("ready") { _, _ in
             let modelLoaded = await models.isDefaultModelLoaded()
@@ -27,6 +30,9 @@ struct HealthController<Context: RequestContext> {
             return response
         }
     }
+
+    /// The liveness answer, the original server's words.
+    static var healthBody: String { #"{"status":"healthy","service":"whisper-api-server"}"# }
 
     struct Readiness: Encodable {
         let status: String

@@ -32,6 +32,7 @@ extension TranscriptionRequest {
         }
         let audio = try Self.decodeBase64(encoded, param: param, limits: limits)
         self.init(audio: audio, model: try fields.model(body.model), task: task, dialect: dialect)
+        encodedAudioLength = encoded.count
         declaredAudioFormat = try fields.text("format", format)
         language = try fields.language(body.language)
         prompt = try fields.text("prompt", body.prompt, maxBytes: limits.maxPromptBytes)
@@ -54,11 +55,12 @@ extension TranscriptionRequest {
         }
         let compact = payload.filter { !$0.isWhitespace }
         guard !compact.isEmpty else { throw .invalidParameter(param, "'\(param)' is empty") }
-        guard compact.count / 4 * 3 <= limits.maxUploadBytes + 3 else { throw .tooLarge(limitBytes: limits.maxUploadBytes) }
+        // Refused by length before decoding: base64 of the largest upload is this many characters.
+        guard compact.count <= (limits.maxUploadBytes + 2) / 3 * 4 else { throw .tooLarge(limitBytes: limits.maxUploadBytes, param: param) }
         guard let data = Data(base64Encoded: String(compact)) else {
             throw .invalidParameter(param, "'\(param)' is not valid base64", code: "invalid_base64")
         }
-        guard data.count <= limits.maxUploadBytes else { throw .tooLarge(limitBytes: limits.maxUploadBytes) }
+        guard data.count <= limits.maxUploadBytes else { throw .tooLarge(limitBytes: limits.maxUploadBytes, param: param) }
         return Array(data)
     }
 

@@ -38,6 +38,8 @@ public struct TranscriptionRequest: Sendable {
     public var includeLogprobs = false
     /// The wire format.
     public var dialect: Dialect = .openAI
+    /// Characters of base64 the audio arrived as (JSON dialects), for `POST /debug/audio-info`.
+    public var encodedAudioLength: Int?
 
     /// Creates a request.
     public init(audio: [UInt8], model: String, task: TranscriptionTask, dialect: Dialect = .openAI) {

@@ -44,6 +44,17 @@ public struct TranscriptionService: Sendable {
         self.metrics = metrics
     }
 
+    /// Checks that the request's model exists before any work. The original server's JSON dialects answer an unknown
+    /// model with 400 listing the models, as that server did; OpenAI's form keeps OpenAI's 404.
+    public func checkModel(_ request: TranscriptionRequest) async throws(OpenAIError) {
+        guard request.dialect != .openAI else { return }
+        do {
+            _ = try await models.resolve(request.model)
+        } catch {
+            throw .invalidModel(request.model, available: await models.names())
+        }
+    }
+
     /// Transcribes and waits for the result; cancelling the calling task cancels the work.
     /// - Parameters:
     ///   - request: the validated request.
@@ -52,7 +63,8 @@ public struct TranscriptionService: Sendable {
     public func transcribe(
         _ request: TranscriptionRequest, arrival: ContinuousClock.Instant, onDecoded: @escaping DecodedHandler = { _, _ in }
     ) async throws -> Outcome {
-        try await models.withModel(request.model) { lease in
+        try await checkModel(request)
+        return try await models.withModel(request.model) { lease in
             let options = try request.options(for: lease, encoderPrecision: configuration.inference.encoderPrecision)
             let work = makeWork(request: request, lease: lease, options: options, onDecoded: onDecoded, onEvent: { _ in })
             let (transcript, format) = try await scheduler.run(
@@ -84,6 +96,7 @@ public struct TranscriptionService: Sendable {
     public func startStreaming(
         _ request: TranscriptionRequest, arrival: ContinuousClock.Instant, onDecoded: @escaping DecodedHandler = { _, _ in }
     ) async throws -> (events: AsyncStream<Event>, ticket: InferenceScheduler.Ticket) {
+        try await checkModel(request)
         let lease = try await models.acquire(request.model)
         let models = self.models
         let (events, continuation) = AsyncStream<Event>.makeStream()
