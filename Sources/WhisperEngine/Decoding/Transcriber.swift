@@ -105,7 +105,7 @@ struct Transcriber {
 
         var allTokens: [Int] = []
         if let prompt = options.initialPrompt?.trimmingWhitespace(), !prompt.isEmpty {
-            allTokens = tokenizer.encode(" " + prompt)
+            allTokens = tokenizer.encode(" " + prompt, keepingLast: promptTokensKept)
         }
         var promptResetSince = 0
         var segments: [Segment] = []
@@ -240,12 +240,16 @@ struct Transcriber {
         return best
     }
 
+    /// How many of the previous text's tokens a window's prompt keeps: half the decoder's positions, less the
+    /// start-of-previous token.
+    private var promptTokensKept: Int { model.weights.hyper.textPositions / 2 - 1 }
+
     private func makePrompt(previous: [Int], language: String) -> [Int] {
         let special = model.specialTokens
         var prompt: [Int] = []
         if !previous.isEmpty {
             prompt.append(special.startOfPrevious)
-            prompt.append(contentsOf: previous.suffix(model.weights.hyper.textPositions / 2 - 1))
+            prompt.append(contentsOf: previous.suffix(promptTokensKept))
         }
         prompt.append(special.startOfTranscript)
         if special.isMultilingual, let token = special.languages[language] {

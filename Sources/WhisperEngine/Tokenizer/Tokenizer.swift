@@ -93,6 +93,36 @@ struct Tokenizer: Sendable {
         return result
     }
 
+    /// The longest piece, in bytes, that ``encode(_:keepingLast:)`` merges whole. Merging costs grow with the square
+    /// of a piece's length; no language writes a word this long, and a longer piece is a repeated character or an attack.
+    static let longestMergedPiece = 256
+
+    /// The last `count` ids of ``encode(_:)``, tokenizing only the pieces that hold them.
+    ///
+    /// Pre-tokenisation cuts the text into pieces that BPE encodes independently, so encoding the pieces from the last
+    /// one backwards until `count` ids are collected gives exactly `encode(text).suffix(count)`, whatever the length of
+    /// the text before them. A piece longer than ``longestMergedPiece`` bytes is encoded from its last bytes only and
+    /// ends the walk (its ids near the cut may differ from the whole piece's, and none before the cut are known).
+    /// - Parameters:
+    ///   - text: The text, such as a prompt of which the decoder keeps only the end.
+    ///   - count: How many ids to keep.
+    /// - Returns: At most `count` ids.
+    func encode(_ text: String, keepingLast count: Int) -> [Int] {
+        guard count > 0 else { return [] }
+        var pieces: [[Int]] = []
+        var collected = 0
+        for piece in PreTokenizer.split(text).reversed() {
+            let bytes = Array(piece.utf8)
+            let cut = bytes.count > Self.longestMergedPiece
+            let symbols = bytes.suffix(Self.longestMergedPiece).map { String(ByteLevel.character(for: $0)) }
+            let ids = merge(symbols).compactMap { self.ids[$0] }
+            pieces.append(ids)
+            collected += ids.count
+            if collected >= count || cut { break }
+        }
+        return Array(pieces.reversed().joined().suffix(count))
+    }
+
     private func rank(_ first: String, _ second: String) -> Int? {
         mergeRanks.isEmpty ? ids[first + second] : mergeRanks[first + " " + second]
     }
