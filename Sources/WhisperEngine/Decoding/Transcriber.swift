@@ -96,7 +96,7 @@ struct Transcriber {
         let special = model.specialTokens
         let tokenizer = model.tokenizer
         let encoder = Encoder(weights: model.weights, precision: options.encoderPrecision)
-        let mel = LogMelSpectrogram(samples: samples, melBins: model.info.melBins)
+        var mel = LogMelWindows(samples: samples, melBins: model.info.melBins)
         let contentFrames = max(0, mel.frames - 1)
         let windowFrames = LogMelSpectrogram.windowFrames
         let decoder = TokenDecoder(

@@ -23,68 +23,31 @@ public struct LogMelSpectrogram: Sendable {
     /// Number of frames.
     public let frames: Int
 
-    /// Computes the features of `samples`.
+    /// Computes the features of `samples`, for the whole audio at once (``LogMelWindows`` computes them window by
+    /// window, with the same values).
     public init(samples: [Float], melBins: Int) {
         self.melBins = melBins
-        let bins = Self.fftSize / 2 + 1
-        let padded = Self.reflectPadded(samples + [Float](repeating: 0, count: Self.hopLength))
-        let frames = max(0, (padded.count - Self.fftSize) / Self.hopLength)  // the last STFT frame is dropped
-        self.frames = frames
-        let filters = MelFilterBank.shared(melBins: melBins)
-        let basis = DFTBasis.shared
-        var output = [Float](repeating: 0, count: frames * melBins)
-        let block = 1024
-        var frameBuffer = [Float](repeating: 0, count: block * Self.fftSize)
-        var spectrum = [Float](repeating: 0, count: block * 2 * bins)
-        var power = [Float](repeating: 0, count: block * bins)
-        padded.withUnsafeBufferPointer { audio in
-            var start = 0
-            while start < frames {
-                let count = min(block, frames - start)
-                frameBuffer.withUnsafeMutableBufferPointer { f in
-                    for t in 0..<count {
-                        let source = audio.baseAddress! + (start + t) * Self.hopLength
-                        let row = f.baseAddress! + t * Self.fftSize
-                        for n in 0..<Self.fftSize { row[n] = source[n] * basis.window[n] }
-                    }
-                    spectrum.withUnsafeMutableBufferPointer { s in
-                        basis.matrix.withUnsafeBufferPointer { b in
-                            Matrix.multiply(
-                                f.baseAddress!, b.baseAddress!, into: s.baseAddress!,
-                                m: count, n: 2 * bins, k: Self.fftSize, transposeB: true)
-                        }
-                        power.withUnsafeMutableBufferPointer { p in
-                            for t in 0..<count {
-                                let row = s.baseAddress! + t * 2 * bins
-                                for k in 0..<bins {
-                                    let re = row[k]
-                                    let im = row[bins + k]
-                                    p[t * bins + k] = re * re + im * im
-                                }
-                            }
-                            output.withUnsafeMutableBufferPointer { o in
-                                filters.withUnsafeBufferPointer { fb in
-                                    Matrix.multiply(
-                                        p.baseAddress!, fb.baseAddress!, into: o.baseAddress! + start * melBins,
-                                        m: count, n: melBins, k: bins, transposeB: true)
-                                }
-                            }
-                        }
-                    }
-                }
-                start += count
-            }
-        }
+        var output: [Float] = []
         var maximum = -Float.infinity
-        for i in output.indices {
-            let value = log10f(max(output[i], 1e-10))
-            output[i] = value
-            if value > maximum { maximum = value }
+        let computer = MelBlockComputer(samples: samples, melBins: melBins)
+        output.reserveCapacity(computer.frames * melBins)
+        for block in 0..<computer.blocks {
+            let values = computer.logMel(block: block)
+            for value in values where value > maximum { maximum = value }
+            output.append(contentsOf: values)
         }
-        let floor = maximum - 8
-        for i in output.indices { output[i] = (max(output[i], floor) + 4) / 4 }
+        self.frames = computer.frames
+        let floor = Self.floor(maximum: maximum)
+        for i in output.indices { output[i] = Self.normalized(output[i], floor: floor) }
         self.values = output
     }
+
+    /// The lowest `log10` value kept: eight decades below the loudest frame's loudest bin.
+    static func floor(maximum: Float) -> Float { maximum - 8 }
+
+    /// A `log10` value clamped to `floor` and scaled as the model was trained.
+    @inline(__always)
+    static func normalized(_ value: Float, floor: Float) -> Float { (max(value, floor) + 4) / 4 }
 
     /// One 30 s window starting at `frame`: `min(count, frames − frame)` real frames, zero-padded to
     /// `windowFrames`, as `windowFrames × melBins` values.
@@ -99,42 +62,6 @@ public struct LogMelSpectrogram: Sendable {
             }
         }
         return result
-    }
-
-    private static func reflectPadded(_ x: [Float]) -> [Float] {
-        let pad = fftSize / 2
-        guard x.count > pad else {
-            // Too short to reflect: pad with zeros (only for inputs under 12.5 ms).
-            return [Float](repeating: 0, count: pad) + x + [Float](repeating: 0, count: pad)
-        }
-        var result = [Float](repeating: 0, count: x.count + 2 * pad)
-        for i in 0..<pad { result[i] = x[pad - i] }
-        for i in 0..<x.count { result[pad + i] = x[i] }
-        for i in 0..<pad { result[pad + x.count + i] = x[x.count - 2 - i] }
-        return result
-    }
-}
-
-/// The real DFT of one frame as a matrix: rows `0..<201` are cosines, rows `201..<402` sines; plus the Hann window.
-private struct DFTBasis: Sendable {
-    let matrix: [Float]
-    let window: [Float]
-
-    static let shared = DFTBasis()
-
-    private init() {
-        let n = LogMelSpectrogram.fftSize
-        let bins = n / 2 + 1
-        var matrix = [Float](repeating: 0, count: 2 * bins * n)
-        for k in 0..<bins {
-            for t in 0..<n {
-                let angle = 2 * Double.pi * Double(k * t % n) / Double(n)
-                matrix[k * n + t] = Float(cos(angle))
-                matrix[(bins + k) * n + t] = Float(-sin(angle))
-            }
-        }
-        self.matrix = matrix
-        window = (0..<n).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n))) }
     }
 }
 

@@ -99,11 +99,24 @@ public struct VoiceActivityDetector: Sendable {
             Self.level(samples[(frame * Self.frameSamples)..<((frame + 1) * Self.frameSamples)])
         }
         let floor = max(Self.percentile(levels, 0.1), Self.silenceLevel - 10)
-        let mel = LogMelSpectrogram(samples: samples, melBins: 80)
+        // The features window by window, in order: the whole spectrogram of long audio is never held.
+        var mel = LogMelWindows(samples: samples, melBins: 80)
+        let windowFrames = LogMelSpectrogram.windowFrames
+        var window: [Float] = []
+        var windowStart = -1
         var scores = [Float](repeating: 0, count: frames)
         for frame in 0..<frames where levels[frame] >= Self.silenceLevel {
             let aboveFloor = min(1, max(0, (levels[frame] - floor - 3) / 9))
-            let flatness = frame < mel.frames ? Self.flatness(mel.values[(frame * 80)..<((frame + 1) * 80)]) : 1
+            var flatness: Float = 1
+            if frame < mel.frames {
+                let start = frame / windowFrames * windowFrames
+                if start != windowStart {
+                    window = mel.window(from: start, count: windowFrames)
+                    windowStart = start
+                }
+                let offset = (frame - start) * 80
+                flatness = Self.flatness(window[offset..<(offset + 80)])
+            }
             let voiced = min(1, max(0, (0.8 - flatness) / 0.5))
             scores[frame] = aboveFloor * (0.4 + 0.6 * voiced)
         }
