@@ -142,7 +142,8 @@ import Testing
 
     /// The loop the Realtime endpoint runs, on tiny.en: a pass every half second while the fixture "arrives", then a
     /// final pass. The deltas concatenate to the turn's text, which matches the transcription of the whole file.
-    @Test func liveDeltasMatchTheWholeFileTranscript() throws {
+    @Test(.enabled(if: TestResources.hasTinyEn, "needs models/tiny.en (make model)"))
+    func liveDeltasMatchTheWholeFileTranscript() throws {
         let model = TestResources.model
         let samples = try TestResources.samples("speech/lighthouse.wav")
         var options = TranscriptionOptions()
