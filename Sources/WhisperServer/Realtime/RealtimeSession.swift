@@ -60,6 +60,9 @@ actor RealtimeSession {
     static let sampleRate = IncrementalTranscription.sampleRate
     /// Audio kept before the current time when no turn is open, enough for the detector's start and padding.
     static let recentSeconds = 5.0
+    /// Audio given to a turn before the detected start of speech (after the previous turn's end), beyond the
+    /// reported padding: Whisper drops a soft first word ("The …") that starts right at the edge of its input.
+    static let leadInSeconds = 0.5
     /// Shortest audio a commit accepts (OpenAI's limit).
     static let minimumCommitSeconds = 0.1
 
@@ -77,6 +80,8 @@ actor RealtimeSession {
     private var turn: Turn?
     private var committed: [CommittedTurn] = []
     private var lastItemID: String?
+    /// Session sample index where the last turn's audio ended.
+    private var lastTurnEnd = 0
     private var generation = 0
     private var lastAudioArrival = ContinuousClock.now
     private(set) var lastActivity = ContinuousClock.now
@@ -233,7 +238,9 @@ actor RealtimeSession {
                 switch event {
                 case .speechStarted(let sample):
                     let start = max(recentStart, vadOffset + sample)
-                    if turn == nil { openTurn(at: start) }
+                    if turn == nil {
+                        openTurn(at: max(recentStart, lastTurnEnd, start - Int(Self.leadInSeconds * Double(Self.sampleRate))))
+                    }
                     emit(InputAudioBufferSpeechStarted(audioStartMs: Self.milliseconds(start), itemID: turn!.itemID))
                 case .speechStopped(let sample):
                     let end = min(now, vadOffset + sample)
@@ -306,6 +313,7 @@ actor RealtimeSession {
     private func commitTurn() {
         guard let current = turn else { return }
         turn = nil
+        lastTurnEnd = current.fedUpTo
         let previous = lastItemID
         lastItemID = current.itemID
         committed.append(
@@ -319,9 +327,11 @@ actor RealtimeSession {
     private func clear() {
         turn = nil
         generation += 1
+        // Sample numbering goes on (audio_start_ms counts from the session's first audio); the detector restarts here.
+        recentStart += recent.count
         recent.removeAll()
-        recentStart = 0
-        vadOffset = 0
+        vadOffset = recentStart
+        lastTurnEnd = recentStart
         vad = settings.turnDetection.map { StreamingVoiceActivity(options: $0.voiceActivity) }
         emit(InputAudioBufferCleared())
     }
