@@ -16,6 +16,26 @@ final class FFmpegInput {
         "tta", "voc", "w64", "wav", "wv",
     ]
     private static let ioBufferSize = 64 * 1024
+    /// The most bytes `avformat_find_stream_info` reads to learn the streams' parameters: enough for any audio
+    /// stream's first packets, well short of a large upload.
+    static let probeBytes = 2 * 1024 * 1024
+    /// The most media time, in microseconds, `avformat_find_stream_info` reads for the same purpose.
+    static let analyzeMicroseconds = 5_000_000
+    /// The most streams a container may declare; uploads carry one audio stream, rarely a few more.
+    static let maxStreams = 16
+
+    /// Every audio decoder this FFmpeg has, as a `codec_whitelist`: no video, subtitle or data decoder is ever opened
+    /// for an upload, neither by stream probing nor by decoding.
+    static let audioDecoders: String = {
+        var names: [String] = []
+        var state: UnsafeMutableRawPointer?
+        while let codec = av_codec_iterate(&state) {
+            if av_codec_is_decoder(codec) != 0, codec.pointee.type == AVMEDIA_TYPE_AUDIO {
+                names.append(String(cString: codec.pointee.name))
+            }
+        }
+        return names.joined(separator: ",")
+    }()
 
     private let reader: MemoryReader
     private var ioContext: UnsafeMutablePointer<AVIOContext>?
@@ -81,15 +101,35 @@ final class FFmpegInput {
         defer { av_dict_free(&options) }
         // No demuxer may open further resources (files, URLs) named inside the content.
         av_dict_set(&options, "protocol_whitelist", "none", 0)
+        // Stream probing reads a bounded prefix and opens audio decoders only.
+        av_dict_set(&options, "probesize", String(Self.probeBytes), 0)
+        av_dict_set(&options, "analyzeduration", String(Self.analyzeMicroseconds), 0)
+        av_dict_set(&options, "max_streams", String(Self.maxStreams), 0)
+        av_dict_set(&options, "codec_whitelist", Self.audioDecoders, 0)
         let opened = avformat_open_input(&formatContext, nil, format, &options)
         guard opened >= 0, let context = formatContext else {
             try reader.deadline.check()
             throw .corrupt("the \(containerName) data could not be opened: \(AudioDecodingError.ffmpegText(opened))")
         }
+        discardStreamsOtherThanAudio(context)
         let found = avformat_find_stream_info(context, nil)
         try reader.deadline.check()
         guard found >= 0 || context.pointee.nb_streams > 0 else {
             throw .corrupt("the \(containerName) data has no readable streams: \(AudioDecodingError.ffmpegText(found))")
+        }
+    }
+
+    /// Marks every stream the header declares as video, subtitles, data or attachment as discarded, before the streams
+    /// are probed: the demuxer then skips their packets, and no decoder reads them (streams of unknown type stay, as
+    /// probing may find audio in them).
+    private func discardStreamsOtherThanAudio(_ context: UnsafeMutablePointer<AVFormatContext>) {
+        guard let streams = context.pointee.streams else { return }
+        for index in 0..<Int(context.pointee.nb_streams) {
+            guard let stream = streams[index], let parameters = stream.pointee.codecpar else { continue }
+            let type = parameters.pointee.codec_type
+            if type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_UNKNOWN {
+                stream.pointee.discard = AVDISCARD_ALL
+            }
         }
     }
 
@@ -110,6 +150,18 @@ final class FFmpegInput {
             streams[other]?.pointee.discard = AVDISCARD_ALL
         }
         return (stream, codec)
+    }
+
+    /// The duration in seconds that the container states for `stream` (or for the whole input), if it states one.
+    func statedDuration(of stream: UnsafeMutablePointer<AVStream>) -> Double? {
+        let timeBase = stream.pointee.time_base
+        if stream.pointee.duration > 0, timeBase.num > 0, timeBase.den > 0 {
+            return Double(stream.pointee.duration) * Double(timeBase.num) / Double(timeBase.den)
+        }
+        if let context = formatContext, context.pointee.duration > 0 {
+            return Double(context.pointee.duration) / Double(AV_TIME_BASE)
+        }
+        return nil
     }
 
     /// Reads the next packet into `packet`; returns FFmpeg's result (0, `AVERROR_EOF` or another error).
