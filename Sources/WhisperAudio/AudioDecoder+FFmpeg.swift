@@ -10,6 +10,7 @@ extension AudioDecoder {
         let (stream, codec) = try input.selectBestAudioStream()
         let decoder = try FFmpegStreamDecoder(stream: stream, codec: codec, limits: limits)
         let resampler = Resampler(limits: limits)
+        if let seconds = input.statedDuration(of: stream) { resampler.reserve(seconds: seconds) }
         var packet = av_packet_alloc()
         defer { av_packet_free(&packet) }
         guard let packet else { throw .corrupt("out of memory") }

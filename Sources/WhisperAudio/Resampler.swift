@@ -60,6 +60,15 @@ final class Resampler {
         try convert(frame.pointee.extended_data, count: frame.pointee.nb_samples)
     }
 
+    /// Reserves room for `seconds` of output (capped at ``AudioLimits/maxDuration``), so that long audio whose
+    /// container states its length is collected without growing the buffer, which copies it and briefly holds it twice.
+    /// The room is only reserved, not written: a container that overstates its length costs address space, not memory.
+    func reserve(seconds: Double) {
+        guard seconds.isFinite, seconds > 0 else { return }
+        let capped = min(seconds, limits.maxDuration) + 1
+        samples.reserveCapacity(Int(capped * Double(DecodedAudio.sampleRate)))
+    }
+
     /// Appends what the resampler still holds at the end of the input.
     func flush() throws(AudioDecodingError) {
         try convert(nil, count: 0)
