@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hardening campaign (issue 6) against an already built whisper-server. Builds nothing.
 #
-#   tools/hardening/run.sh [BINARY] [--long] [--only malformed,fuzz,slow,overload,security,api,faults]
+#   tools/hardening/run.sh [BINARY] [--long] [--only malformed,fuzz,slow,overload,security,api,faults,resources]
 #
 # BINARY defaults to .build/release/whisper-server. CI mode (default) is bounded (about 6 minutes on 2 cores);
 # --long raises counts and durations. Needs python3, ffmpeg, curl, models/tiny.en and models/base; strace optional.
@@ -13,7 +13,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 binary=".build/release/whisper-server"
 long=""
-only="malformed,fuzz,slow,overload,security,api,faults"
+only="malformed,fuzz,slow,overload,security,api,faults,resources"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --long) long="--long" ;;
@@ -87,5 +87,6 @@ kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
 
 step api $((300 * big)) "$here/api_fuzz.py" --binary "$binary" --results "$results" --schemathesis "$venv/bin/schemathesis" $long
 step faults $((240 * big)) "$here/faults.py" --binary "$binary" --results "$results" $long
+step resources $((900 * big)) "$here/resources.py" --binary "$binary" --results "$results" $long
 echo "campaign took $((SECONDS - started)) s"
 python3 "$here/summary.py" "$results"
