@@ -80,10 +80,24 @@ public func buildApplication(
     let router = Router(context: WhisperRequestContext.self, options: .autoGenerateHeadEndpoints)
 
     // MARK: Middleware, outermost first.
-    // 1. Request id, access log and request metrics; 2. security: CORS, Host allow-list, API keys, rate limits.
-    addAdmissionMiddleware(
-        to: router, configuration: configuration, keys: keys, limiter: limiter, metrics: metrics,
-        rateLimitExemptPaths: ["/health", "/ready", observability.metricsPath, "/openapi.json"]
+    // 1. Request id on every response and log line; one access-log line and the request metrics per request.
+    router.add(middleware: RequestIDMiddleware())
+    if observability.accessLog { router.add(middleware: AccessLogMiddleware()) }
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    // 2. Security: CORS (preflights answered before auth), Host allow-list, API keys, rate limits.
+    if let cors = CORSAllowListMiddleware<WhisperRequestContext>(settings: security.cors) { router.add(middleware: cors) }
+    router.add(middleware: TrustedHostMiddleware(allowedHosts: security.effectiveAllowedHosts(bindHost: configuration.http.host)))
+    router.add(
+        middleware: AuthenticationMiddleware(
+            keys: keys, exemptPaths: Set(security.authExemptPaths), protectMetrics: security.protectMetrics,
+            metricsPath: observability.metricsPath, metrics: metrics
+        )
+    )
+    router.add(
+        middleware: RateLimitMiddleware(
+            limiter: limiter, resolver: ClientAddressResolver(trustedProxies: security.trustedProxies),
+            exemptPaths: ["/health", "/ready", observability.metricsPath, "/openapi.json"], metrics: metrics
+        )
     )
     // 3. Errors: everything below answers in OpenAI's error shape; a known path with another method answers 405.
     let allowedMethods = AllowedMethods()
@@ -104,17 +118,11 @@ public func buildApplication(
     TranscriptionController(service: service, limits: configuration.limits, limiter: limiter).addRoutes(to: v1)
     AudioInfoController(service: service, limits: configuration.limits).addRoutes(to: router)
 
-    let server = makeServer(
-        RealtimeComponents(
-            configuration: configuration, keys: keys, limiter: limiter, metrics: metrics, models: models, scheduler: scheduler
-        ),
-        httpRouter: router
-    )
     allowedMethods.record(router.routes.map { ($0.path, $0.method) })
 
     var app = Application(
         router: router,
-        server: server,
+        server: TimedHTTP1Channel.builder(settings: configuration.http),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.http.host, port: configuration.http.port),
             serverName: configuration.http.serverName,

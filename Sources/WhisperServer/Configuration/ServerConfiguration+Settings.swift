@@ -45,11 +45,6 @@ extension ServerConfiguration {
                 "max_connections", flag: "--max-connections",
                 help: "Connections open at once; further ones wait in the listen backlog.", \.http.maxConnections, range: 1...1_000_000
             ),
-            .integer(
-                "max_realtime_sessions", flag: "--max-realtime-sessions",
-                help: "Live transcription sessions (GET /v1/realtime) open at once; one more gets 429 before the upgrade; 0 turns the endpoint off.",
-                \.realtime.maxSessions, range: 0...100_000
-            ),
             // Models
             .text(
                 "models_dir", flag: "--models-dir", help: "Directory with one sub-directory (or ggml file) per model; must exist.",

@@ -138,8 +138,6 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Log format and level, access log, metrics.
     public var observability = ObservabilitySettings()
     public var lifecycle = Lifecycle()
-    /// Live transcription sessions.
-    public var realtime = Realtime()
 
     /// The defaults documented on each setting.
     public init() {}

@@ -49,7 +49,7 @@ public struct WhisperMetrics: Sendable {
     /// Real-time-factor buckets (processing seconds per audio second).
     public static let realTimeFactorBuckets: [Double] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10]
 
-    let factory: any MetricsFactory
+    private let factory: any MetricsFactory
 
     /// Creates the metrics over a factory.
     /// - Parameter factory: where metrics are recorded (default: the bootstrapped `MetricsSystem.factory`).

@@ -4,8 +4,7 @@ import Hummingbird
 
 /// Requires an API key on every request except exempt paths.
 ///
-/// The key is read from `Authorization: Bearer <key>`, or if that header is absent from `X-API-Key`, or from a WebSocket
-/// upgrade's `openai-insecure-api-key.<key>` subprotocol.
+/// The key is read from `Authorization: Bearer <key>` or, if that header is absent, from `X-API-Key`.
 /// A missing or unknown key gets 401 in OpenAI's shape (`type` `invalid_request_error`, `code`
 /// `invalid_api_key`) with `WWW-Authenticate: Bearer`. On success the key's *name* is stored in
 /// ``AuthenticatedRequestContext/apiKeyName``. With an empty ``APIKeyStore`` the middleware lets
@@ -72,17 +71,8 @@ public struct AuthenticationMiddleware<Context: AuthenticatedRequestContext>: Ro
         if let apiKey = headers[WhisperHTTPHeader.apiKey] {
             return apiKey.trimmingCharacters(in: .whitespaces)
         }
-        // Browsers cannot set headers on a WebSocket: OpenAI's browser clients offer the key as a subprotocol.
-        let subprotocols = headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-        for offered in subprotocols {
-            let value = offered.trimmingCharacters(in: .whitespaces)
-            if value.hasPrefix(webSocketKeyPrefix) { return String(value.dropFirst(webSocketKeyPrefix.count)) }
-        }
         return nil
     }
-
-    /// The WebSocket subprotocol prefix that carries an API key (`openai-insecure-api-key.<key>`).
-    static var webSocketKeyPrefix: String { "openai-insecure-api-key." }
 
     static func normalize(_ path: String) -> String {
         path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
